@@ -1,0 +1,99 @@
+// hako-runtime: an OCI runtime with runc's command line.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/runtime/commands.hpp"
+#include "runtime/log.hpp"
+
+namespace hako::cli {
+
+int fail(const Error& e) {
+    std::string msg = e.what();
+    log::write(log::Level::Error, msg);
+    if (log::options().fd != 2 || log::options().json) {
+        std::string line = "hako-runtime: " + msg + "\n";
+        (void)!::write(2, line.data(), line.size());
+    }
+    return 1;
+}
+
+namespace {
+
+// runc (urfave/cli) takes `-root x` as well as `--root x`: turn single-dash
+// long options into double-dash ones, up to the first positional argument of
+// the subcommand (what follows an exec's container id is the process's).
+std::vector<std::string> normalize_args(int argc, char** argv) {
+    std::vector<std::string> out;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.size() > 2 && a[0] == '-' && a[1] != '-' && std::isalpha(static_cast<unsigned char>(a[1])) &&
+            (std::isalpha(static_cast<unsigned char>(a[2])) || a[2] == '-'))
+            a = "-" + a;
+        out.push_back(a);
+    }
+    return out;
+}
+
+}  // namespace
+}  // namespace hako::cli
+
+int main(int argc, char** argv) {
+    using namespace hako;
+    cli::Globals g;
+    CLI::App app{"hako-runtime: an OCI container runtime (runc's command line)", "hako-runtime"};
+    app.set_version_flag("-v,--version", std::string("hako-runtime version ") + HAKO_VERSION +
+                                             "\nspec: 1.2.0");
+    app.add_option("--root", g.root, "state directory")->capture_default_str();
+    app.add_option("--log", g.log, "log file (default: stderr)");
+    app.add_option("--log-format", g.log_format, "log format: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("--debug", g.debug, "log every setup step with its duration");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "use systemd to manage cgroups");
+    app.add_option("--criu", "ignored (checkpointing is not supported)");
+    app.add_option("--rootless", "ignored");
+    app.require_subcommand(1);
+
+    cli::Action action;
+    cli::add_create(app, g, action);
+    cli::add_run(app, g, action);
+    cli::add_start(app, g, action);
+    cli::add_state(app, g, action);
+    cli::add_kill(app, g, action);
+    cli::add_delete(app, g, action);
+    cli::add_list(app, g, action);
+    cli::add_spec(app, g, action);
+
+    auto args = cli::normalize_args(argc, argv);
+    std::reverse(args.begin(), args.end());
+    try {
+        app.parse(args);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 1;
+    }
+
+    log::Options lo;
+    lo.debug = g.debug;
+    lo.json = g.log_format == "json";
+    if (!g.log.empty()) {
+        int fd = ::open(g.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            fprintf(stderr, "hako-runtime: open the log file `%s` (--log): %s\n", g.log.c_str(),
+                    strerror(errno));
+            return 1;
+        }
+        lo.fd = fd;
+    }
+    log::configure(lo);
+    if (g.systemd_cgroup)
+        return cli::fail(Error{0, "--systemd-cgroup: the systemd cgroup driver is not supported yet"});
+    return action ? action() : 1;
+}

@@ -1,0 +1,49 @@
+// The container's file system: rootfs propagation, mounts, /dev, pivot_root,
+// masked and read-only paths, a read-only root.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "oci/spec.hpp"
+
+namespace hako::fs {
+
+struct MountOptions {
+    unsigned long flags = 0;              // MS_* to set
+    bool bind = false;                    // bind or rbind
+    bool recursive = false;               // rbind
+    std::vector<unsigned long> propagation;  // MS_SHARED|MS_REC ... in order
+    uint64_t attr_set = 0;                // recursive attributes (rro, rnosuid...) for mount_setattr
+    uint64_t attr_clr = 0;
+    std::string data;                     // everything else, comma-joined (fs options)
+};
+
+// Parse mounts[i].options; `field` names it in errors.
+Result<MountOptions> parse_mount_options(const std::vector<std::string>& options,
+                                         const std::string& field);
+// "rslave" -> MS_SLAVE|MS_REC (rootfsPropagation); 0 if unknown.
+unsigned long propagation_flags(std::string_view name);
+
+struct RootfsConfig {
+    const oci::Spec* spec = nullptr;
+    std::string rootfs;      // absolute host path
+    std::string bundle;      // absolute; relative bind sources are relative to it
+    bool no_pivot = false;
+    bool in_user_ns = false; // mknod is not allowed: bind host devices instead
+    bool new_cgroup_ns = false;
+};
+
+// In the container's mount namespace: the propagation of "/", the rootfs
+// bound on itself, the spec's mounts, /dev, pivot_root (or chroot) and
+// rootfsPropagation. On return the process's root is the rootfs.
+Status enter_rootfs(const RootfsConfig& cfg);
+// After sysctls are written: masked paths, read-only paths, read-only root.
+Status finish_rootfs(const RootfsConfig& cfg);
+
+// Steps of setup_rootfs, exposed for tests.
+Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field, const RootfsConfig& cfg);
+Status create_devices(int rootfd, const RootfsConfig& cfg);
+
+}  // namespace hako::fs

@@ -1,0 +1,189 @@
+// One spec mount: destination created and resolved inside the rootfs, the
+// mount made on the resolved fd (never on a path a symlink could redirect).
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "fs/fs.hpp"
+#include "runtime/log.hpp"
+#include "sys/inroot.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::fs {
+namespace {
+
+// Flags the kernel locks on a mount made in a less privileged user namespace:
+// a remount must keep them.
+unsigned long locked_flags(int fd) {
+    struct statvfs sv{};
+    if (fstatvfs(fd, &sv) < 0) return 0;
+    unsigned long f = 0;
+    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
+Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsigned long flags,
+                    const RootfsConfig& cfg, const std::string& what);
+
+}  // namespace
+
+Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
+                   const RootfsConfig& cfg) {
+    auto opts = HAKO_TRY(parse_mount_options(m.options, field + ".options"));
+    std::string dest = sys::clean_path(m.destination);
+    std::string what = "mount `" + m.source + "` on `" + dest + "` (" + field + ")";
+    log::Step step(what);
+    bool bind = opts.bind || m.type == "bind";
+    if (dest == "/") return error(field + ".destination: cannot mount over the rootfs itself");
+
+    if (bind) {
+        std::string src = m.source;
+        if (src.empty() || src[0] != '/') src = cfg.bundle + "/" + src;
+        struct stat st{};
+        if (stat(src.c_str(), &st) < 0) return sys_error(what + ": stat source `" + src + "`");
+        auto target = HAKO_TRY_CTX(
+            sys::ensure_in_root(rootfd, dest, !S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644),
+            what);
+        unsigned long bflags = MS_BIND | (opts.recursive ? MS_REC : 0);
+        HAKO_TRY(sys::mount(src.c_str(), sys::fd_path(target.get()).c_str(), nullptr, bflags, nullptr,
+                            what));
+        if (opts.flags & ~static_cast<unsigned long>(MS_REC)) {
+            auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH), what);
+            unsigned long f = opts.flags | MS_BIND | MS_REMOUNT;
+            if (cfg.in_user_ns) f |= locked_flags(mnt.get()) & ~MS_RDONLY;
+            HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr, f, nullptr,
+                                what + ": remount with its options"));
+        }
+    } else if (m.type == "cgroup") {
+        HAKO_TRY(mount_cgroup(rootfd, m, dest, opts.flags, cfg, what));
+    } else {
+        auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);
+        if (m.type == "proc" || m.type == "sysfs") {
+            // /proc and /sys must be real directories, not symlinks to elsewhere.
+            auto self = sys::open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW);
+            struct stat st{};
+            if (self && fstat(self->get(), &st) == 0 && !S_ISDIR(st.st_mode))
+                return error(what + ": destination must be a directory, not a symlink");
+        }
+        HAKO_TRY(sys::mount(m.source.c_str(), sys::fd_path(target.get()).c_str(), m.type.c_str(),
+                            opts.flags, opts.data.empty() ? nullptr : opts.data.c_str(), what));
+    }
+
+    if (!opts.propagation.empty() || opts.attr_set || opts.attr_clr) {
+        auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH), what);
+        for (unsigned long p : opts.propagation)
+            HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr, p, nullptr,
+                                what + ": set propagation"));
+        if (opts.attr_set || opts.attr_clr) {
+            mount_attr attr{};
+            attr.attr_set = opts.attr_set;
+            attr.attr_clr = opts.attr_clr;
+            if (syscall(SYS_mount_setattr, mnt.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                        sizeof attr) < 0)
+                return sys_error(what + ": mount_setattr (recursive options)");
+        }
+    }
+    return {};
+}
+
+namespace {
+
+// A "cgroup" mount: cgroup2 on a v2 host; on v1, a tmpfs with one cgroup
+// file system per hierarchy the process is in (as runc mounts it).
+Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsigned long flags,
+                    const RootfsConfig& cfg, const std::string& what) {
+    auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);
+    struct statfs_probe {
+        static bool is_v2() {
+            struct stat a{};
+            // cgroup2 at /sys/fs/cgroup has cgroup.controllers at its top.
+            return stat("/sys/fs/cgroup/cgroup.controllers", &a) == 0;
+        }
+    };
+    unsigned long base = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    if (statfs_probe::is_v2()) {
+        if (cfg.new_cgroup_ns)
+            return sys::mount("cgroup2", sys::fd_path(target.get()).c_str(), "cgroup2", flags, nullptr,
+                              what);
+        return sys::mount("/sys/fs/cgroup", sys::fd_path(target.get()).c_str(), nullptr,
+                          MS_BIND | MS_REC, nullptr, what);
+    }
+    HAKO_TRY(sys::mount("tmpfs", sys::fd_path(target.get()).c_str(), "tmpfs", base, "mode=755",
+                        what + ": tmpfs"));
+    auto text = HAKO_TRY_CTX(sys::read_file("/proc/self/cgroup"), what);
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) eol = text.size();
+        std::string line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        size_t c1 = line.find(':');
+        size_t c2 = line.find(':', c1 + 1);
+        if (c1 == std::string::npos || c2 == std::string::npos) continue;
+        std::string ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+        std::string path = line.substr(c2 + 1);
+        std::string name = ctrls.empty() ? "unified" : ctrls;
+        if (name.rfind("name=", 0) == 0) name = name.substr(5);
+        std::string host = "/sys/fs/cgroup/" + name;
+        struct stat st{};
+        if (stat(host.c_str(), &st) < 0) continue;  // hierarchy not mounted on the host
+        std::string sub = dest + "/" + name;
+        auto subfd = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, sub, 0755), what);
+        std::string sub_what = what + ": " + name;
+        if (cfg.new_cgroup_ns) {
+            if (ctrls.empty())
+                HAKO_TRY(sys::mount("cgroup2", sys::fd_path(subfd.get()).c_str(), "cgroup2", base,
+                                    nullptr, sub_what));
+            else {
+                std::string data = ctrls.rfind("name=", 0) == 0 ? "none," + ctrls : ctrls;
+                HAKO_TRY(sys::mount("cgroup", sys::fd_path(subfd.get()).c_str(), "cgroup", base,
+                                    data.c_str(), sub_what));
+            }
+        } else {
+            std::string src = host + path;
+            if (stat(src.c_str(), &st) < 0) src = host;
+            HAKO_TRY(sys::mount(src.c_str(), sys::fd_path(subfd.get()).c_str(), nullptr,
+                                MS_BIND | MS_REC, nullptr, sub_what));
+        }
+        if (flags & MS_RDONLY) {
+            auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, sub, O_PATH), what);
+            HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                                MS_BIND | MS_REMOUNT | MS_RDONLY | base, nullptr,
+                                sub_what + ": remount read-only"));
+        }
+        // cpu,cpuacct -> also reachable as cpu and cpuacct
+        if (name.find(',') != std::string::npos) {
+            auto dir = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH | O_DIRECTORY), what);
+            size_t s = 0;
+            while (s <= name.size()) {
+                size_t e = name.find(',', s);
+                if (e == std::string::npos) e = name.size();
+                std::string link = name.substr(s, e - s);
+                if (symlinkat(name.c_str(), dir.get(), link.c_str()) < 0 && errno != EEXIST)
+                    return sys_error(what + ": symlink " + link);
+                s = e + 1;
+            }
+        }
+    }
+    if (flags & MS_RDONLY) {
+        auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH), what);
+        HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                            MS_REMOUNT | MS_RDONLY | base, "mode=755", what + ": remount read-only"));
+    }
+    return {};
+}
+
+}  // namespace
+}  // namespace hako::fs

@@ -1,0 +1,200 @@
+// The rootfs, in order: propagation of "/", the rootfs bound on itself, the
+// spec's mounts, /dev, pivot_root (or chroot), rootfsPropagation, masked and
+// read-only paths, a read-only root.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "fs/fs.hpp"
+#include "runtime/log.hpp"
+#include "sys/inroot.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::fs {
+namespace {
+
+// pivot_root refuses a new root whose parent mount is shared: make the mount
+// that holds the rootfs private (in our namespace only).
+Status make_parent_private(const std::string& rootfs) {
+    auto info = HAKO_TRY(sys::read_file("/proc/self/mountinfo"));
+    std::string best;
+    bool shared = false;
+    size_t pos = 0;
+    while (pos < info.size()) {
+        size_t eol = info.find('\n', pos);
+        if (eol == std::string::npos) eol = info.size();
+        std::string_view line(info.data() + pos, eol - pos);
+        pos = eol + 1;
+        // id parent major:minor root mountpoint options optional... - fstype ...
+        size_t f = 0, start = 0;
+        std::string_view mp, rest;
+        for (int i = 0; i < 5; ++i) {
+            start = f;
+            f = line.find(' ', f);
+            if (f == std::string_view::npos) break;
+            if (i == 4) mp = line.substr(start, f - start);
+            ++f;
+        }
+        if (mp.empty() || f == std::string_view::npos) continue;
+        rest = line.substr(f);
+        std::string m(mp);  // (octal escapes in paths with spaces are left as is)
+        bool prefix = m == "/" || rootfs == m || rootfs.rfind(m + "/", 0) == 0;
+        if (prefix && m.size() >= best.size()) {
+            best = m;
+            size_t dash = rest.find(" - ");
+            shared = rest.substr(0, dash).find("shared:") != std::string_view::npos;
+        }
+    }
+    if (!best.empty() && shared)
+        HAKO_TRY(sys::mount(nullptr, best.c_str(), nullptr, MS_PRIVATE, nullptr,
+                            "make `" + best + "` private"));
+    return {};
+}
+
+Status pivot(const std::string& rootfs) {
+    log::Step step("pivot_root");
+    UniqueFd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!oldroot) return sys_error("open /");
+    UniqueFd newroot(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!newroot) return sys_error("open rootfs `" + rootfs + "`");
+    if (fchdir(newroot.get()) < 0) return sys_error("chdir rootfs `" + rootfs + "`");
+    HAKO_TRY_CTX(sys::pivot_root(".", "."), "pivot_root into `" + rootfs + "`");
+    // The old root is stacked under the new one: detach it without
+    // propagating the unmount to the host.
+    if (fchdir(oldroot.get()) < 0) return sys_error("chdir old root");
+    HAKO_TRY(sys::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr, "make the old root slave"));
+    if (umount2(".", MNT_DETACH) < 0) return sys_error("detach the old root");
+    if (chdir("/") < 0) return sys_error("chdir /");
+    return {};
+}
+
+Status chroot_into(const std::string& rootfs) {
+    log::Step step("chroot (--no-pivot)");
+    if (chdir(rootfs.c_str()) < 0) return sys_error("chdir rootfs `" + rootfs + "`");
+    HAKO_TRY(sys::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr, "move the rootfs to /"));
+    if (chroot(".") < 0) return sys_error("chroot `" + rootfs + "`");
+    if (chdir("/") < 0) return sys_error("chdir /");
+    return {};
+}
+
+Status mask_paths(int rootfd, const std::vector<std::string>& paths) {
+    log::Step step("maskedPaths");
+    for (size_t i = 0; i < paths.size(); ++i) {
+        std::string field = "linux.maskedPaths[" + std::to_string(i) + "]";
+        auto fd = sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW);
+        if (!fd) {
+            if (fd.error().err == ENOENT) continue;
+            return std::unexpected(std::move(fd).error().context(field));
+        }
+        struct stat st{};
+        if (fstat(fd->get(), &st) < 0) return sys_error(field + ": stat `" + paths[i] + "`");
+        std::string target = sys::fd_path(fd->get());
+        if (S_ISDIR(st.st_mode))
+            HAKO_TRY(sys::mount("tmpfs", target.c_str(), "tmpfs", MS_RDONLY, nullptr,
+                                "mask `" + paths[i] + "` (" + field + ")"));
+        else
+            HAKO_TRY(sys::mount("/dev/null", target.c_str(), nullptr, MS_BIND, nullptr,
+                                "mask `" + paths[i] + "` (" + field + ")"));
+    }
+    return {};
+}
+
+Status readonly_paths(int rootfd, const std::vector<std::string>& paths) {
+    log::Step step("readonlyPaths");
+    for (size_t i = 0; i < paths.size(); ++i) {
+        std::string field = "linux.readonlyPaths[" + std::to_string(i) + "]";
+        std::string what = "make `" + paths[i] + "` read-only (" + field + ")";
+        auto fd = sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW);
+        if (!fd) {
+            if (fd.error().err == ENOENT) continue;
+            return std::unexpected(std::move(fd).error().context(field));
+        }
+        HAKO_TRY(sys::mount(sys::fd_path(fd->get()).c_str(), sys::fd_path(fd->get()).c_str(), nullptr,
+                            MS_BIND | MS_REC, nullptr, what));
+        auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW), field);
+        struct statvfs sv{};
+        unsigned long keep = 0;
+        if (fstatvfs(mnt.get(), &sv) == 0) {
+            if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+            if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+            if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        }
+        HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                            MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr, what));
+    }
+    return {};
+}
+
+Status readonly_root() {
+    log::Step step("read-only root");
+    struct statvfs sv{};
+    unsigned long keep = 0;
+    if (statvfs("/", &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    }
+    return sys::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr,
+                      "remount / read-only (root.readonly)");
+}
+
+bool binds_dev(const oci::Spec& spec) {
+    for (const auto& m : spec.mounts) {
+        if (sys::clean_path(m.destination) != "/dev") continue;
+        if (m.type == "bind") return true;
+        for (const auto& o : m.options)
+            if (o == "bind" || o == "rbind") return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Status enter_rootfs(const RootfsConfig& cfg) {
+    const oci::Spec& spec = *cfg.spec;
+    std::string prop = spec.linux ? spec.linux->rootfs_propagation : "";
+    {
+        log::Step step("mount propagation of /");
+        unsigned long flag = MS_SLAVE | MS_REC;
+        if (prop == "private" || prop == "rprivate") flag = propagation_flags(prop);
+        HAKO_TRY(sys::mount(nullptr, "/", nullptr, flag, nullptr,
+                            "set the propagation of / (linux.rootfsPropagation)"));
+        HAKO_TRY(make_parent_private(cfg.rootfs));
+        HAKO_TRY(sys::mount(cfg.rootfs.c_str(), cfg.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr,
+                            "bind the rootfs `" + cfg.rootfs + "` on itself (root.path)"));
+    }
+    {
+        UniqueFd rootfd(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!rootfd) return sys_error("open rootfs `" + cfg.rootfs + "` (root.path)");
+        for (size_t i = 0; i < spec.mounts.size(); ++i)
+            HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg));
+        if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
+    }
+    if (cfg.no_pivot)
+        HAKO_TRY(chroot_into(cfg.rootfs));
+    else
+        HAKO_TRY(pivot(cfg.rootfs));
+    if (!prop.empty())
+        HAKO_TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(prop), nullptr,
+                            "set the propagation of the new / to " + prop +
+                                " (linux.rootfsPropagation)"));
+    return {};
+}
+
+Status finish_rootfs(const RootfsConfig& cfg) {
+    const oci::Spec& spec = *cfg.spec;
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open the new /");
+    if (spec.linux) {
+        HAKO_TRY(readonly_paths(root.get(), spec.linux->readonly_paths));
+        HAKO_TRY(mask_paths(root.get(), spec.linux->masked_paths));
+    }
+    if (spec.root.readonly) HAKO_TRY(readonly_root());
+    return {};
+}
+
+}  // namespace hako::fs

@@ -1,0 +1,174 @@
+// The container's init, from clone to execve: a flat list of steps. No
+// exceptions here; the first failing step's error goes to the parent over
+// the sync socket and init exits.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "fs/fs.hpp"
+#include "ns/namespaces.hpp"
+#include "process/launcher.hpp"
+#include "process/sync.hpp"
+#include "runtime/log.hpp"
+#include "security/security.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::proc {
+namespace {
+
+Status wait_for(int sync_fd, MsgType want) {
+    auto m = HAKO_TRY(recv_msg(sync_fd));
+    if (m.type != want) return error("sync socket: unexpected message");
+    return {};
+}
+
+std::string env_value(const std::vector<std::string>& env, std::string_view key) {
+    for (const auto& e : env)
+        if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
+            return e.substr(key.size() + 1);
+    return {};
+}
+
+bool is_executable(const std::string& p) {
+    struct stat st{};
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+}
+
+// Find args[0] as execvp would, with the container's PATH.
+Result<std::string> find_executable(const oci::Process& p) {
+    const std::string& name = p.args[0];
+    if (name.find('/') != std::string::npos) {
+        if (access(name.c_str(), F_OK) < 0) return sys_error("exec `" + name + "` (process.args[0])");
+        return name;
+    }
+    std::string path = env_value(p.env, "PATH");
+    if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        if (dir.empty()) dir = ".";
+        std::string cand = dir + "/" + name;
+        if (is_executable(cand)) return cand;
+        start = end + 1;
+    }
+    return error("exec `" + name + "` (process.args[0]): executable file not found in $PATH");
+}
+
+Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
+    const oci::Spec& spec = *cfg.spec;
+    const oci::Process& process = *spec.process;
+    // Until the runtime has seen us ready, die with it; and keep /proc/self
+    // (our fds, our exe) out of reach of anything else.
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+    // Namespaces: join (user first), then create.
+    for (const auto& j : plan.joins) HAKO_TRY(ns::join(j));
+    if (plan.new_user) {
+        if (!plan.one_clone()) {
+            HAKO_TRY(ns::unshare_flags(CLONE_NEWUSER));
+            HAKO_TRY(send_msg(sync_fd, {MsgType::MapsRequest}));
+        }
+        HAKO_TRY(wait_for(sync_fd, MsgType::MapsDone));
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+            return sys_error("become root in the user namespace (linux.uidMappings must map 0)");
+    }
+    if (!plan.one_clone()) HAKO_TRY(ns::unshare_flags(plan.new_flags & ~uint64_t(CLONE_NEWUSER)));
+    if (plan.new_time) HAKO_TRY(ns::enter_new_time_ns(spec.linux->time_offsets));
+    if (plan.needs_fork()) {
+        pid_t child = fork();
+        if (child < 0) return sys_error("fork into the pid namespace");
+        if (child > 0) {
+            (void)send_msg(sync_fd, {MsgType::ChildPid, 0, child, {}});
+            _exit(0);
+        }
+    }
+
+    HAKO_TRY(ns::set_uts(spec));
+    HAKO_TRY(security::apply_rlimits(process.rlimits));
+
+    fs::RootfsConfig rc;
+    rc.spec = &spec;
+    rc.rootfs = cfg.rootfs;
+    rc.bundle = cfg.bundle;
+    rc.no_pivot = cfg.no_pivot;
+    rc.in_user_ns = plan.new_user || plan.join_user;
+    rc.new_cgroup_ns = plan.has(oci::NsType::Cgroup);
+    HAKO_TRY(fs::enter_rootfs(rc));
+    if (spec.linux) HAKO_TRY(ns::apply_sysctl(spec.linux->sysctl));
+    HAKO_TRY(fs::finish_rootfs(rc));
+
+    // No host fd crosses into the container (CVE-2024-21626): everything
+    // beyond stdio and the preserved fds closes on exec.
+    HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
+
+    if (process.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
+    if (cfg.seccomp && !process.no_new_privileges) {
+        // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we have it.
+        log::Step step("seccomp");
+        HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    }
+    {
+        log::Step step("capabilities and user");
+        if (process.capabilities) {
+            HAKO_TRY(security::drop_bounding_set(process.capabilities->bounding));
+            HAKO_TRY(security::set_keep_caps(true));
+        }
+        HAKO_TRY(security::switch_user(process.user, true));
+        if (process.capabilities) {
+            HAKO_TRY(security::set_keep_caps(false));
+            HAKO_TRY(security::apply_capabilities(*process.capabilities));
+        }
+    }
+    if (chdir(process.cwd.c_str()) < 0)
+        return sys_error("chdir `" + process.cwd + "` (process.cwd)");
+    std::string exe = HAKO_TRY(find_executable(process));
+
+    // Ready: the runtime may go now; we wait for `start` on the exec fifo.
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    HAKO_TRY(send_msg(sync_fd, {MsgType::Ready}));
+    close(sync_fd);
+    {
+        int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
+        if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
+        close(fifo);
+    }
+    if (cfg.seccomp && process.no_new_privileges) {
+        auto st = security::load_seccomp(*cfg.seccomp);
+        if (!st) {
+            std::string msg = "hako-runtime: " + st.error().what() + "\n";
+            (void)!write(2, msg.data(), msg.size());
+            _exit(127);
+        }
+    }
+
+    std::vector<char*> argv, envp;
+    for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    execve(exe.c_str(), argv.data(), envp.data());
+    std::string msg = "hako-runtime: exec `" + exe + "` (process.args[0]): " +
+                      Error{errno, ""}.what().substr(2) + "\n";
+    (void)!write(2, msg.data(), msg.size());
+    _exit(127);
+}
+
+}  // namespace
+
+void container_init(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) noexcept {
+    Status st = init_steps(cfg, plan, sync_fd);
+    // Only failures get here: execve does not return.
+    send_error(sync_fd, st.error());
+    _exit(1);
+}
+
+}  // namespace hako::proc

@@ -1,0 +1,125 @@
+#include "process/launcher.hpp"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "process/sync.hpp"
+#include "runtime/log.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::proc {
+namespace {
+
+// Kills and reaps a child unless released: nothing half-started survives an error.
+class ChildGuard {
+public:
+    explicit ChildGuard(pid_t pid) : pid_(pid) {}
+    ChildGuard(const ChildGuard&) = delete;
+    ChildGuard& operator=(const ChildGuard&) = delete;
+    ~ChildGuard() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGKILL);
+        if (reap_) waitpid(pid_, nullptr, 0);
+    }
+    void reset(pid_t pid, bool reap) {
+        pid_ = pid;
+        reap_ = reap;
+    }
+    pid_t release() { return std::exchange(pid_, -1); }
+
+private:
+    pid_t pid_;
+    bool reap_ = true;
+};
+
+std::string exit_text(int status) {
+    if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
+    return "status " + std::to_string(status);
+}
+
+}  // namespace
+
+Result<Launched> launch(const LaunchConfig& cfg) {
+    const oci::Spec& spec = *cfg.spec;
+    auto plan = HAKO_TRY(ns::make_plan(spec));
+    if (!plan.has(oci::NsType::Mount))
+        return error("linux.namespaces: a mount namespace is required");
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return sys_error("socketpair");
+    UniqueFd parent_end(sv[0]), child_end(sv[1]);
+
+    if (plan.needs_fork()) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    UniqueFd pidfd;
+    pid_t pid;
+    {
+        log::Step step("clone");
+        pid = HAKO_TRY(sys::clone_process(plan.one_clone() ? plan.new_flags : 0, &pidfd));
+    }
+    if (pid == 0) {
+        parent_end.reset();
+        container_init(cfg, plan, child_end.get());
+    }
+    child_end.reset();
+    ChildGuard guard(pid);
+    log::debug("init cloned: pid {}", pid);
+
+    if (plan.new_user && plan.one_clone()) {
+        HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
+        HAKO_TRY(send_msg(parent_end.get(), {MsgType::MapsDone}));
+    }
+    pid_t init = pid;
+    for (;;) {
+        auto msg = recv_msg(parent_end.get());
+        if (!msg) {
+            if (msg.error().err == 0 && msg.error().msg == "eof") {
+                int status = 0;
+                guard.release();
+                if (init == pid) waitpid(pid, &status, 0);
+                return error("container init exited before it was ready (" + exit_text(status) + ")");
+            }
+            return std::unexpected(std::move(msg).error());
+        }
+        switch (msg->type) {
+            case MsgType::MapsRequest:
+                HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
+                HAKO_TRY(send_msg(parent_end.get(), {MsgType::MapsDone}));
+                break;
+            case MsgType::ChildPid: {
+                int status = 0;
+                waitpid(pid, &status, 0);  // the intermediate process is done
+                init = msg->pid;
+                guard.reset(init, /*reap=*/true);  // we are its subreaper
+                pidfd = HAKO_TRY(sys::pidfd_open(init));
+                break;
+            }
+            case MsgType::Ready: {
+                if (spec.process && spec.process->oom_score_adj)
+                    HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(init) + "/oom_score_adj",
+                                                 std::to_string(*spec.process->oom_score_adj)),
+                                 "process.oomScoreAdj");
+                guard.release();
+                return Launched{init, std::move(pidfd)};
+            }
+            case MsgType::Error: {
+                int status = 0;
+                guard.release();
+                kill(init, SIGKILL);
+                waitpid(init, &status, 0);
+                return std::unexpected(Error{msg->err, msg->text});
+            }
+            default:
+                return error("sync socket: unexpected message " +
+                             std::to_string(static_cast<unsigned>(msg->type)));
+        }
+    }
+}
+
+}  // namespace hako::proc

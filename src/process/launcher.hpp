@@ -1,0 +1,42 @@
+// Starting a container's init: the parent side (launch) and the child side
+// (container_init, in init.cpp). The protocol between them is in sync.hpp.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/error.hpp"
+#include "ns/namespaces.hpp"
+#include "oci/spec.hpp"
+#include "security/security.hpp"
+#include "sys/fd.hpp"
+
+namespace hako::proc {
+
+struct LaunchConfig {
+    const oci::Spec* spec = nullptr;
+    std::string bundle;         // absolute
+    std::string rootfs;         // absolute
+    int state_dir_fd = -1;      // holds exec.fifo, which init opens to wait for start
+    bool no_pivot = false;
+    int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the container
+    const security::SeccompProgram* seccomp = nullptr;
+};
+
+struct Launched {
+    pid_t pid = -1;     // init, in our pid namespace
+    UniqueFd pidfd;
+};
+
+// Clone init into its namespaces and wait until it is set up and blocked on
+// the exec fifo (or failed: its error comes back here, init is reaped).
+Result<Launched> launch(const LaunchConfig& cfg);
+
+// The child side; never returns.
+[[noreturn]] void container_init(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) noexcept;
+
+// The name of the exec fifo inside the state directory.
+inline constexpr const char* kExecFifo = "exec.fifo";
+
+}  // namespace hako::proc

@@ -1,0 +1,53 @@
+// The parent/child sync protocol, over a SOCK_SEQPACKET socketpair.
+//
+//   parent (hako-runtime)                 child (container init)
+//   ---------------------                 ----------------------
+//   clone (new namespaces)          ->    [joins namespaces by path]
+//                                   <-    MapsRequest(pid)   (user ns made by unshare)
+//   writes uid_map/gid_map          ->    MapsDone           (also unasked after a
+//                                                             clone with CLONE_NEWUSER)
+//                                   <-    ChildPid(pid)      (when an extra fork put init
+//                                                             into its pid namespace)
+//                                   <-    Ready              (setup done; init blocks on
+//                                                             the exec fifo until start)
+//                                   <-    Error(errno, text) (any step failed; init exits)
+//
+// One message per packet: a fixed header and optional text.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "common/error.hpp"
+
+namespace hako::proc {
+
+enum class MsgType : uint32_t {
+    MapsRequest = 1,
+    MapsDone = 2,
+    ChildPid = 3,
+    Ready = 4,
+    Error = 5,
+};
+
+struct Message {
+    Message() = default;
+    Message(MsgType t, int32_t e = 0, int32_t p = 0, std::string s = {})  // NOLINT: implicit
+        : type(t), err(e), pid(p), text(std::move(s)) {}
+    MsgType type{};
+    int32_t err = 0;    // Error: errno
+    int32_t pid = 0;    // MapsRequest / ChildPid
+    std::string text;   // Error: the message
+};
+
+Status send_msg(int fd, const Message& m);
+// EOF (peer gone) is an error with err == 0 and msg "eof".
+Result<Message> recv_msg(int fd);
+
+// For the child: report an error and nothing else.
+void send_error(int fd, const Error& e) noexcept;
+
+}  // namespace hako::proc

@@ -1,0 +1,313 @@
+#include "runtime/container.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "oci/spec.hpp"
+#include "process/launcher.hpp"
+#include "runtime/log.hpp"
+#include "security/security.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::runtime {
+namespace {
+
+Result<std::string> real_path(const std::string& p, const std::string& what) {
+    char* r = realpath(p.c_str(), nullptr);
+    if (!r) return sys_error(what + " `" + p + "`");
+    std::string out(r);
+    free(r);
+    return out;
+}
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+    std::string tmp = path + ".tmp";
+    std::string text = std::to_string(pid);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return sys_error("write the pid file `" + tmp + "` (--pid-file)");
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return sys_error("write the pid file `" + tmp + "` (--pid-file)");
+    fd.reset();
+    if (rename(tmp.c_str(), path.c_str()) < 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        return sys_error("rename the pid file to `" + path + "` (--pid-file)", e);
+    }
+    return {};
+}
+
+// Removes a half-made container's state directory unless released.
+struct DirGuard {
+    ContainerDir* dir;
+    ~DirGuard() {
+        if (dir) (void)dir->remove();
+    }
+};
+
+// Let init exec: open the exec fifo for reading (init is blocked opening it
+// for writing), take its byte, remove the fifo.
+Status release_init(const ContainerDir& dir, pid_t pid) {
+    log::Step step("start: release init through the exec fifo");
+    UniqueFd fifo(::openat(dir.fd(), proc::kExecFifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) return sys_error("open the exec fifo in `" + dir.path() + "`");
+    auto pidfd = HAKO_TRY(sys::pidfd_open(pid));
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    for (;;) {
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return sys_error("wait for init");
+        if (fds[0].revents & POLLIN) {
+            char c;
+            if (::read(fifo.get(), &c, 1) == 1) break;
+        }
+        if (fds[1].revents) return error("the container's init exited before start");
+    }
+    if (unlinkat(dir.fd(), proc::kExecFifo, 0) < 0) return sys_error("remove the exec fifo");
+    return {};
+}
+
+// Wait until the process is gone (for delete --force).
+void wait_gone(pid_t pid, int pidfd) {
+    pollfd p{pidfd, POLLIN, 0};
+    poll(&p, 1, 10000);
+    waitpid(pid, nullptr, WNOHANG);
+}
+
+Status signal_init(const ContainerState& st, int sig) {
+    auto pidfd = HAKO_TRY(sys::pidfd_open(st.pid));
+    // Re-check identity with the pidfd held: the pid can't be reused now.
+    if (process_start_time(st.pid) != st.pid_start) return error("container `" + st.id + "` is not running");
+    return sys::pidfd_send_signal(pidfd.get(), sig);
+}
+
+// Every process in the init's pid namespace (kill --all without cgroups).
+Status signal_all(const ContainerState& st, int sig) {
+    struct stat init_ns{};
+    if (stat(("/proc/" + std::to_string(st.pid) + "/ns/pid").c_str(), &init_ns) < 0)
+        return sys_error("stat the container's pid namespace");
+    struct stat self_ns{};
+    if (stat("/proc/self/ns/pid", &self_ns) == 0 && self_ns.st_ino == init_ns.st_ino)
+        return signal_init(st, sig);  // host pid namespace: only init is surely ours
+    DIR* d = opendir("/proc");
+    if (!d) return sys_error("open /proc");
+    while (dirent* e = readdir(d)) {
+        pid_t p = atoi(e->d_name);
+        if (p <= 0) continue;
+        struct stat ns{};
+        if (stat(("/proc/" + std::to_string(p) + "/ns/pid").c_str(), &ns) == 0 &&
+            ns.st_ino == init_ns.st_ino && ns.st_dev == init_ns.st_dev)
+            ::kill(p, sig);
+    }
+    closedir(d);
+    return {};
+}
+
+}  // namespace
+
+Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
+    log::Step total("create");
+    std::string bundle = HAKO_TRY(real_path(opts.bundle, "bundle"));
+    std::string config_path = bundle + "/config.json";
+    auto text = HAKO_TRY(sys::read_file(config_path));
+    auto spec = HAKO_TRY_CTX(oci::parse_spec(text), config_path);
+    HAKO_TRY_CTX(oci::validate_spec(spec), config_path);
+    std::string root = spec.root.path;
+    if (root.empty() || root[0] != '/') root = bundle + "/" + root;
+    std::string rootfs = HAKO_TRY(real_path(root, "root.path"));
+    struct stat rst{};
+    if (stat(rootfs.c_str(), &rst) < 0 || !S_ISDIR(rst.st_mode))
+        return error("root.path `" + rootfs + "`: not a directory");
+    if (!opts.console_socket.empty() || spec.process->terminal)
+        return error("process.terminal / --console-socket: terminals are not supported yet");
+    std::optional<security::SeccompProgram> seccomp;
+    if (spec.linux && spec.linux->seccomp) {
+        log::Step step("compile seccomp");
+        seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp));
+    }
+
+    auto dir = HAKO_TRY(store.create(opts.id));
+    DirGuard guard{&dir};
+    if (mkfifoat(dir.fd(), proc::kExecFifo, 0622) < 0 ||
+        fchmodat(dir.fd(), proc::kExecFifo, 0622, 0) < 0)
+        return sys_error("create the exec fifo in `" + dir.path() + "`");
+    HAKO_TRY(dir.save_config(text));
+
+    proc::LaunchConfig lc;
+    lc.spec = &spec;
+    lc.bundle = bundle;
+    lc.rootfs = rootfs;
+    lc.state_dir_fd = dir.fd();
+    lc.no_pivot = opts.no_pivot;
+    lc.preserve_fds = opts.preserve_fds;
+    lc.seccomp = seccomp ? &*seccomp : nullptr;
+    auto launched = HAKO_TRY(proc::launch(lc));
+
+    ContainerState st;
+    st.oci_version = spec.oci_version;
+    st.id = opts.id;
+    st.bundle = bundle;
+    st.rootfs = rootfs;
+    st.pid = launched.pid;
+    st.pid_start = process_start_time(launched.pid);
+    st.created = now_rfc3339();
+    st.owner = getuid();
+    st.annotations = spec.annotations;
+    auto saved = dir.save(st);
+    if (saved && !opts.pid_file.empty()) saved = write_pid_file(opts.pid_file, launched.pid);
+    if (!saved) {
+        ::kill(launched.pid, SIGKILL);
+        waitpid(launched.pid, nullptr, 0);
+        return std::unexpected(std::move(saved).error());
+    }
+    guard.dir = nullptr;
+    return launched.pid;
+}
+
+Status start(const StateStore& store, const std::string& id) {
+    auto dir = HAKO_TRY(store.open(id));
+    auto st = HAKO_TRY(dir.load());
+    auto status = status_of(st, dir);
+    if (status != ContainerStatus::Created)
+        return error("container `" + id + "` is " + status_name(status) +
+                     ", not created: only a created container can be started");
+    return release_init(dir, st.pid);
+}
+
+Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
+    // Signals that a foreground run forwards to the container's init.
+    static constexpr int kForward[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+    sigset_t forward, old;
+    sigemptyset(&forward);
+    for (int s : kForward) sigaddset(&forward, s);
+
+    pid_t pid = HAKO_TRY(create(store, opts));
+    auto fail = [&](Error e) -> Result<int> {
+        ::kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        (void)remove(store, opts.id, true);
+        return std::unexpected(std::move(e));
+    };
+    if (!detach) sigprocmask(SIG_BLOCK, &forward, &old);
+    {
+        auto dir = store.open(opts.id);
+        if (!dir) return fail(std::move(dir).error());
+        auto st = release_init(*dir, pid);
+        if (!st) return fail(std::move(st).error());
+    }
+    if (detach) return 0;
+
+    UniqueFd sfd(signalfd(-1, &forward, SFD_CLOEXEC));
+    auto pidfd = sys::pidfd_open(pid);
+    int status = 0;
+    if (sfd && pidfd) {
+        pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+        for (;;) {
+            int n = poll(fds, 2, -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            if (fds[1].revents & POLLIN) {
+                signalfd_siginfo si{};
+                if (::read(sfd.get(), &si, sizeof si) == sizeof si)
+                    ::kill(pid, static_cast<int>(si.ssi_signo));
+            }
+            if (fds[0].revents) break;
+        }
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    (void)remove(store, opts.id, true);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+Result<StateView> state(const StateStore& store, const std::string& id) {
+    auto dir = HAKO_TRY(store.open(id));
+    auto st = HAKO_TRY(dir.load());
+    return StateView{st, status_of(st, dir)};
+}
+
+std::string state_json(const StateView& v) {
+    nlohmann::ordered_json j;
+    j["ociVersion"] = v.state.oci_version;
+    j["id"] = v.state.id;
+    j["pid"] = v.status == ContainerStatus::Stopped ? 0 : v.state.pid;
+    j["status"] = status_name(v.status);
+    j["bundle"] = v.state.bundle;
+    j["rootfs"] = v.state.rootfs;
+    j["created"] = v.state.created;
+    j["owner"] = "";
+    if (!v.state.annotations.empty()) j["annotations"] = v.state.annotations;
+    return j.dump(2);
+}
+
+Status kill(const StateStore& store, const std::string& id, int sig, bool all) {
+    auto dir = HAKO_TRY(store.open(id));
+    auto st = HAKO_TRY(dir.load());
+    if (status_of(st, dir) == ContainerStatus::Stopped)
+        return error("container `" + id + "` is not running");
+    return all ? signal_all(st, sig) : signal_init(st, sig);
+}
+
+Status remove(const StateStore& store, const std::string& id, bool force) {
+    auto dir = HAKO_TRY(store.open(id));
+    auto st = dir.load();
+    if (st) {
+        auto status = status_of(*st, dir);
+        if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)
+            return error("container `" + id + "` is " + status_name(status) +
+                         ": stop it first, or delete --force");
+        if (status != ContainerStatus::Stopped) {
+            auto pidfd = sys::pidfd_open(st->pid);
+            if (pidfd && process_start_time(st->pid) == st->pid_start) {
+                (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
+                wait_gone(st->pid, pidfd->get());
+            }
+        }
+    }
+    return dir.remove();
+}
+
+Result<std::vector<StateView>> list(const StateStore& store) {
+    std::vector<StateView> out;
+    for (const auto& id : HAKO_TRY(store.ids())) {
+        auto v = state(store, id);
+        if (v) out.push_back(std::move(*v));
+    }
+    return out;
+}
+
+Result<int> parse_signal(std::string_view s) {
+    if (s.empty()) return error("signal: empty");
+    if (s.find_first_not_of("0123456789") == std::string_view::npos) {
+        int n = atoi(std::string(s).c_str());
+        if (n <= 0 || n > SIGRTMAX) return error("unknown signal \"" + std::string(s) + "\"");
+        return n;
+    }
+    std::string name(s);
+    for (auto& c : name) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    for (int i = 1; i < 32; ++i) {
+        const char* abbrev = sigabbrev_np(i);
+        if (abbrev && name == abbrev) return i;
+    }
+    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+        bool min = name[3] == 'I';
+        std::string rest = name.substr(5);
+        int off = rest.empty() ? 0 : atoi(rest.c_str());
+        int sig = min ? SIGRTMIN + off : SIGRTMAX + off;
+        if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
+    }
+    return error("unknown signal \"" + std::string(s) + "\"");
+}
+
+}  // namespace hako::runtime

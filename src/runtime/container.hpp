@@ -1,0 +1,47 @@
+// Container operations, as the CLI commands of both executables call them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "runtime/state.hpp"
+
+namespace hako::runtime {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+};
+
+// create: the container's init set up and waiting for start. Returns its pid.
+Result<pid_t> create(const StateStore& store, const CreateOptions& opts);
+Status start(const StateStore& store, const std::string& id);
+// run: create + start; in the foreground, wait and return the exit status
+// (128+N for a signal) and delete the container; detached, return 0.
+Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach);
+
+struct StateView {
+    ContainerState state;
+    ContainerStatus status{};
+};
+Result<StateView> state(const StateStore& store, const std::string& id);
+// The OCI state JSON (runc's fields), pretty-printed.
+std::string state_json(const StateView& v);
+
+Status kill(const StateStore& store, const std::string& id, int sig, bool all);
+Status remove(const StateStore& store, const std::string& id, bool force);
+Result<std::vector<StateView>> list(const StateStore& store);
+
+// "KILL", "SIGKILL", "9" -> 9.
+Result<int> parse_signal(std::string_view s);
+
+}  // namespace hako::runtime

@@ -1,0 +1,231 @@
+#include "runtime/state.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "process/launcher.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::runtime {
+namespace {
+constexpr const char* kStateFile = "state.json";
+constexpr const char* kConfigFile = "config.json";
+
+Status write_atomic(int dirfd, const std::string& dirpath, const char* name, std::string_view data) {
+    std::string tmp = std::string(".") + name + ".tmp";
+    UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return sys_error("write `" + dirpath + "/" + name + "`");
+    if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+        return sys_error("write `" + dirpath + "/" + name + "`");
+    fd.reset();
+    if (renameat(dirfd, tmp.c_str(), dirfd, name) < 0)
+        return sys_error("rename `" + dirpath + "/" + name + "`");
+    return {};
+}
+
+Result<std::string> read_at(int dirfd, const std::string& dirpath, const char* name) {
+    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_error("read `" + dirpath + "/" + name + "`");
+    std::string out;
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    if (n < 0) return sys_error("read `" + dirpath + "/" + name + "`");
+    return out;
+}
+
+// Take the container's lock (waiting for other commands on the same id).
+Result<UniqueFd> take_lock(int dirfd, const std::string& dirpath) {
+    UniqueFd fd(::openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return sys_error("open `" + dirpath + "/lock`");
+    struct flock fl{};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    while (fcntl(fd.get(), F_SETLKW, &fl) < 0) {
+        if (errno != EINTR) return sys_error("lock `" + dirpath + "`");
+    }
+    return fd;
+}
+
+Status remove_tree(int dirfd) {
+    UniqueFd dup(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dup) return sys_error("open");
+    DIR* d = fdopendir(dup.release());
+    if (!d) return sys_error("fdopendir");
+    while (dirent* e = readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (e->d_type == DT_DIR) {
+            UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (sub) (void)remove_tree(sub.get());
+            unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+        } else {
+            unlinkat(dirfd, e->d_name, 0);
+        }
+    }
+    closedir(d);
+    return {};
+}
+}  // namespace
+
+const char* status_name(ContainerStatus s) {
+    switch (s) {
+        case ContainerStatus::Creating: return "creating";
+        case ContainerStatus::Created: return "created";
+        case ContainerStatus::Running: return "running";
+        case ContainerStatus::Paused: return "paused";
+        case ContainerStatus::Stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+Status validate_id(const std::string& id) {
+    if (id.empty()) return error("container id: must not be empty");
+    if (id == "." || id == "..") return error("container id `" + id + "`: invalid");
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '+' || c == '-' || c == '.';
+        if (!ok) return error("container id `" + id + "`: only [A-Za-z0-9_+.-] are allowed");
+    }
+    if (id.size() > 1024) return error("container id: too long");
+    return {};
+}
+
+Status ContainerDir::save(const ContainerState& st) const {
+    nlohmann::json j{{"ociVersion", st.oci_version}, {"id", st.id},         {"bundle", st.bundle},
+                     {"rootfs", st.rootfs},          {"pid", st.pid},       {"pidStart", st.pid_start},
+                     {"created", st.created},        {"owner", st.owner},   {"annotations", st.annotations}};
+    return write_atomic(fd_.get(), path_, kStateFile, j.dump());
+}
+
+Result<ContainerState> ContainerDir::load() const {
+    auto text = HAKO_TRY(read_at(fd_.get(), path_, kStateFile));
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return error("`" + path_ + "/state.json`: corrupt");
+    ContainerState st;
+    st.oci_version = j.value("ociVersion", "");
+    st.id = j.value("id", "");
+    st.bundle = j.value("bundle", "");
+    st.rootfs = j.value("rootfs", "");
+    st.pid = j.value("pid", 0);
+    st.pid_start = j.value("pidStart", uint64_t{0});
+    st.created = j.value("created", "");
+    st.owner = j.value("owner", 0u);
+    if (j.contains("annotations") && j["annotations"].is_object())
+        for (auto& [k, v] : j["annotations"].items())
+            if (v.is_string()) st.annotations[k] = v.get<std::string>();
+    return st;
+}
+
+Status ContainerDir::save_config(std::string_view json) const {
+    return write_atomic(fd_.get(), path_, kConfigFile, json);
+}
+
+Result<std::string> ContainerDir::load_config() const { return read_at(fd_.get(), path_, kConfigFile); }
+
+bool ContainerDir::has_exec_fifo() const {
+    struct stat st{};
+    return fstatat(fd_.get(), proc::kExecFifo, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+Status ContainerDir::remove() {
+    HAKO_TRY_CTX(remove_tree(fd_.get()), "remove `" + path_ + "`");
+    if (rmdir(path_.c_str()) < 0 && errno != ENOENT) return sys_error("remove `" + path_ + "`");
+    return {};
+}
+
+Result<ContainerDir> StateStore::create(const std::string& id) const {
+    HAKO_TRY(validate_id(id));
+    if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST)
+        return sys_error("create the state root `" + root_ + "` (--root)");
+    std::string path = root_ + "/" + id;
+    if (mkdir(path.c_str(), 0711) < 0) {
+        if (errno == EEXIST) return error("container `" + id + "` already exists");
+        return sys_error("create `" + path + "`");
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    auto lock = fd ? take_lock(fd.get(), path) : sys_error("open `" + path + "`");
+    if (!lock) {
+        rmdir(path.c_str());
+        return std::unexpected(std::move(lock).error());
+    }
+    return ContainerDir(path, std::move(fd), std::move(*lock));
+}
+
+Result<ContainerDir> StateStore::open(const std::string& id) const {
+    HAKO_TRY(validate_id(id));
+    std::string path = root_ + "/" + id;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+        if (errno == ENOENT) return error("container `" + id + "` does not exist");
+        return sys_error("open `" + path + "`");
+    }
+    auto lock = HAKO_TRY(take_lock(fd.get(), path));
+    // Deleted while we waited for the lock?
+    struct stat st{};
+    if (fstatat(fd.get(), kStateFile, &st, 0) < 0)
+        return error("container `" + id + "` does not exist");
+    return ContainerDir(path, std::move(fd), std::move(lock));
+}
+
+Result<std::vector<std::string>> StateStore::ids() const {
+    std::vector<std::string> out;
+    DIR* d = opendir(root_.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        return sys_error("list `" + root_ + "` (--root)");
+    }
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || e->d_type != DT_DIR) continue;
+        struct stat st{};
+        if (stat((root_ + "/" + n + "/" + kStateFile).c_str(), &st) == 0) out.push_back(n);
+    }
+    closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+uint64_t process_start_time(pid_t pid, bool* zombie) {
+    if (pid <= 0) return 0;
+    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return 0;
+    // pid (comm) state ppid ... : comm may hold spaces and parens, so start after the last ')'.
+    size_t rp = text->rfind(')');
+    if (rp == std::string::npos || rp + 2 >= text->size()) return 0;
+    const char* p = text->c_str() + rp + 2;
+    if (zombie) *zombie = (*p == 'Z' || *p == 'X');
+    // fields from state (3) on; starttime is field 22
+    int field = 3;
+    while (*p && field < 22) {
+        if (*p == ' ') ++field;
+        ++p;
+    }
+    return strtoull(p, nullptr, 10);
+}
+
+ContainerStatus status_of(const ContainerState& st, const ContainerDir& dir) {
+    bool zombie = false;
+    uint64_t start = process_start_time(st.pid, &zombie);
+    if (start == 0 || zombie || start != st.pid_start) return ContainerStatus::Stopped;
+    if (dir.has_exec_fifo()) return ContainerStatus::Created;
+    return ContainerStatus::Running;
+}
+
+std::string now_rfc3339() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm t{};
+    gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+}  // namespace hako::runtime

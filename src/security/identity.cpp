@@ -1,0 +1,45 @@
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "security/security.hpp"
+
+namespace hako::security {
+
+Status switch_user(const oci::User& user, bool setgroups_allowed) {
+    if (setgroups_allowed || !user.additional_gids.empty()) {
+        std::vector<gid_t> gids(user.additional_gids.begin(), user.additional_gids.end());
+        if (setgroups(gids.size(), gids.data()) < 0)
+            return sys_error("setgroups (process.user.additionalGids)");
+    }
+    if (setresgid(user.gid, user.gid, user.gid) < 0)
+        return sys_error("setresgid " + std::to_string(user.gid) + " (process.user.gid)");
+    if (setresuid(user.uid, user.uid, user.uid) < 0)
+        return sys_error("setresuid " + std::to_string(user.uid) + " (process.user.uid)");
+    umask(user.umask ? static_cast<mode_t>(*user.umask) : 022);
+    return {};
+}
+
+Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {
+    for (size_t i = 0; i < rlimits.size(); ++i) {
+        const auto& r = rlimits[i];
+        rlimit lim{r.soft, r.hard};
+        if (setrlimit(static_cast<__rlimit_resource>(r.resource), &lim) < 0)
+            return sys_error("setrlimit " + r.type + " soft " + std::to_string(r.soft) + " hard " +
+                             std::to_string(r.hard) + " (process.rlimits[" + std::to_string(i) +
+                             "])");
+    }
+    return {};
+}
+
+Status set_no_new_privs() {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return sys_error("prctl PR_SET_NO_NEW_PRIVS (process.noNewPrivileges)");
+    return {};
+}
+
+}  // namespace hako::security

@@ -1,0 +1,142 @@
+// Seccomp: the spec's filter compiled with libseccomp into BPF in the parent
+// (before clone); the child just loads the program.
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "security/security.hpp"
+#include "sys/fd.hpp"
+
+namespace hako::security {
+namespace {
+
+struct CtxDeleter {
+    void operator()(void* c) const { seccomp_release(c); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errno_ret,
+                           const std::string& field) {
+    uint32_t e = errno_ret.value_or(EPERM);
+    if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+    if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+    if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+    if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(e);
+    if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(e);
+    if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+    if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+    if (name == "SCMP_ACT_NOTIFY") return error(field + ": SCMP_ACT_NOTIFY is not supported yet");
+    return error(field + ": unknown seccomp action \"" + name + "\"");
+}
+
+Result<scmp_compare> op_of(const std::string& op, const std::string& field) {
+    if (op == "SCMP_CMP_NE") return SCMP_CMP_NE;
+    if (op == "SCMP_CMP_LT") return SCMP_CMP_LT;
+    if (op == "SCMP_CMP_LE") return SCMP_CMP_LE;
+    if (op == "SCMP_CMP_EQ") return SCMP_CMP_EQ;
+    if (op == "SCMP_CMP_GE") return SCMP_CMP_GE;
+    if (op == "SCMP_CMP_GT") return SCMP_CMP_GT;
+    if (op == "SCMP_CMP_MASKED_EQ") return SCMP_CMP_MASKED_EQ;
+    return error(field + ": unknown seccomp operator \"" + op + "\"");
+}
+
+std::string arch_name(std::string a) {
+    if (a.rfind("SCMP_ARCH_", 0) == 0) a = a.substr(10);
+    std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+    return a;
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec) {
+    const std::string base = "linux.seccomp";
+    uint32_t def = HAKO_TRY(action_of(spec.default_action, spec.default_errno_ret,
+                                      base + ".defaultAction"));
+    Ctx ctx(seccomp_init(def));
+    if (!ctx) return error(base + ": seccomp_init failed");
+    // We set no_new_privs ourselves when the spec asks for it.
+    seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+    for (size_t i = 0; i < spec.architectures.size(); ++i) {
+        uint32_t arch = seccomp_arch_resolve_name(arch_name(spec.architectures[i]).c_str());
+        if (arch == 0)
+            return error(base + ".architectures[" + std::to_string(i) + "]: unknown architecture \"" +
+                         spec.architectures[i] + "\"");
+        int r = seccomp_arch_add(ctx.get(), arch);
+        if (r < 0 && r != -EEXIST)
+            return sys_error(base + ".architectures[" + std::to_string(i) + "]: add", -r);
+    }
+    SeccompProgram prog;
+    for (size_t i = 0; i < spec.flags.size(); ++i) {
+        const auto& f = spec.flags[i];
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        else if (f == "SECCOMP_FILTER_FLAG_LOG") prog.flags |= SECCOMP_FILTER_FLAG_LOG;
+        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") prog.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        else
+            return error(base + ".flags[" + std::to_string(i) + "]: unsupported flag \"" + f + "\"");
+    }
+    for (size_t i = 0; i < spec.syscalls.size(); ++i) {
+        const auto& rule = spec.syscalls[i];
+        std::string field = base + ".syscalls[" + std::to_string(i) + "]";
+        uint32_t act = HAKO_TRY(action_of(rule.action, rule.errno_ret, field + ".action"));
+        if (act == def) continue;  // libseccomp refuses rules equal to the default
+        std::vector<scmp_arg_cmp> cmps;
+        std::set<uint32_t> seen;
+        bool repeated = false;
+        for (size_t j = 0; j < rule.args.size(); ++j) {
+            const auto& a = rule.args[j];
+            auto op = HAKO_TRY(op_of(a.op, field + ".args[" + std::to_string(j) + "].op"));
+            if (a.index > 5)
+                return error(field + ".args[" + std::to_string(j) + "].index: must be 0..5");
+            if (!seen.insert(a.index).second) repeated = true;
+            cmps.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
+        }
+        for (const auto& name : rule.names) {
+            int nr = seccomp_syscall_resolve_name(name.c_str());
+            if (nr == __NR_SCMP_ERROR) continue;  // unknown here: ignored, as runc does
+            int r;
+            if (!repeated) {
+                r = seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(cmps.size()),
+                                           cmps.data());
+            } else {
+                // libseccomp ANDs conditions and refuses one argument twice:
+                // like runc, one rule per condition (they are ORed).
+                r = 0;
+                for (const auto& c : cmps) {
+                    r = seccomp_rule_add_array(ctx.get(), act, nr, 1, &c);
+                    if (r < 0) break;
+                }
+            }
+            if (r < 0) return sys_error(field + ": add rule for \"" + name + "\"", -r);
+        }
+    }
+    // Export the BPF program through a memfd.
+    UniqueFd mfd(memfd_create("hako-seccomp", MFD_CLOEXEC));
+    if (!mfd) return sys_error("memfd_create");
+    int r = seccomp_export_bpf(ctx.get(), mfd.get());
+    if (r < 0) return sys_error(base + ": export BPF", -r);
+    off_t size = lseek(mfd.get(), 0, SEEK_END);
+    if (size < 0 || size % sizeof(sock_filter) != 0) return error(base + ": bad BPF size");
+    prog.filter.resize(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (pread(mfd.get(), prog.filter.data(), static_cast<size_t>(size), 0) != size)
+        return sys_error(base + ": read BPF");
+    return prog;
+}
+
+Status load_seccomp(const SeccompProgram& prog) {
+    sock_fprog fprog{static_cast<unsigned short>(prog.filter.size()),
+                     const_cast<sock_filter*>(prog.filter.data())};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog.flags, &fprog) < 0)
+        return sys_error("load the seccomp filter (linux.seccomp)");
+    return {};
+}
+
+}  // namespace hako::security

@@ -1,0 +1,118 @@
+#include "sys/syscalls.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+namespace hako::sys {
+
+Result<pid_t> clone_process(uint64_t flags, UniqueFd* pidfd, int cgroup_fd) {
+    int pfd = -1;
+    clone_args args{};
+    args.flags = flags | (pidfd ? CLONE_PIDFD : 0) | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+    args.pidfd = reinterpret_cast<uint64_t>(&pfd);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long r = syscall(SYS_clone3, &args, sizeof(args));
+    if (r < 0 && (errno == ENOSYS || (errno == E2BIG && cgroup_fd < 0))) {
+        // Old kernel: plain clone(2), fork-like (no new stack). No cgroup placement.
+        unsigned long f = flags | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
+        r = syscall(SYS_clone, f, nullptr, pidfd ? &pfd : nullptr, nullptr, 0);
+    }
+    if (r < 0) return sys_error("clone");
+    if (r > 0 && pidfd) pidfd->reset(pfd);
+    return static_cast<pid_t>(r);
+}
+
+Result<UniqueFd> pidfd_open(pid_t pid) {
+    long r = syscall(SYS_pidfd_open, pid, 0);
+    if (r < 0) return sys_error("pidfd_open " + std::to_string(pid));
+    return UniqueFd(static_cast<int>(r));
+}
+
+Status pidfd_send_signal(int pidfd, int sig) {
+    if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0)
+        return sys_error("pidfd_send_signal");
+    return {};
+}
+
+Result<UniqueFd> openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
+                         uint64_t resolve) {
+    open_how how{};
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    long r = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
+    if (r < 0) return sys_error("openat2 `" + path + "`");
+    return UniqueFd(static_cast<int>(r));
+}
+
+Status pivot_root(const char* new_root, const char* put_old) {
+    if (syscall(SYS_pivot_root, new_root, put_old) < 0) return sys_error("pivot_root");
+    return {};
+}
+
+Status close_fds_from(int first, bool cloexec_only) {
+    unsigned flags = cloexec_only ? 4u /* CLOSE_RANGE_CLOEXEC */ : 0u;
+    if (syscall(SYS_close_range, first, ~0u, flags) == 0) return {};
+    // Fallback: walk /proc/self/fd.
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) return sys_error("open /proc/self/fd");
+    int self = dirfd(d);
+    while (dirent* e = readdir(d)) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd < first || fd == self) continue;
+        if (cloexec_only)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        else
+            close(fd);
+    }
+    closedir(d);
+    return {};
+}
+
+Status mount(const char* source, const char* target, const char* fstype, unsigned long flags,
+             const void* data, std::string_view what) {
+    if (::mount(source, target, fstype, flags, data) < 0) return sys_error(std::string(what));
+    return {};
+}
+
+Status write_file(const std::string& path, std::string_view content) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return sys_error("open `" + path + "`");
+    ssize_t n = ::write(fd.get(), content.data(), content.size());
+    if (n < 0) return sys_error("write `" + path + "`");
+    if (static_cast<size_t>(n) != content.size())
+        return error("write `" + path + "`: short write");
+    return {};
+}
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return sys_error("open `" + path + "`");
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return sys_error("read `" + path + "`");
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+}  // namespace hako::sys

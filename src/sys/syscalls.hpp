@@ -1,0 +1,43 @@
+// Thin wrappers over the syscalls glibc 2.36 lacks or that we want as Result.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/error.hpp"
+#include "sys/fd.hpp"
+
+namespace hako::sys {
+
+// fork-like clone with namespace flags: clone3, falling back to clone(2).
+// Returns 0 in the child, the child's pid in the parent. When pidfd is not
+// null, the parent gets a pidfd for the child (CLONE_PIDFD).
+// `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
+Result<pid_t> clone_process(uint64_t flags, UniqueFd* pidfd = nullptr, int cgroup_fd = -1);
+
+Result<UniqueFd> pidfd_open(pid_t pid);
+Status pidfd_send_signal(int pidfd, int sig);
+
+// openat2(2); ENOSYS when the kernel lacks it (callers fall back).
+Result<UniqueFd> openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
+                         uint64_t resolve);
+
+Status pivot_root(const char* new_root, const char* put_old);
+
+// Close (or mark close-on-exec) every fd >= first. Falls back to /proc/self/fd.
+Status close_fds_from(int first, bool cloexec_only);
+
+// mount(2) with an error naming the target.
+Status mount(const char* source, const char* target, const char* fstype, unsigned long flags,
+             const void* data, std::string_view what);
+
+// Write a whole small file (proc/sys files) at dirfd-relative path.
+Status write_file(const std::string& path, std::string_view content);
+Result<std::string> read_file(const std::string& path);
+
+// "/proc/self/fd/N": the path form of an fd (for mount targets).
+std::string fd_path(int fd);
+
+}  // namespace hako::sys
