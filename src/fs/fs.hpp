@@ -33,6 +33,10 @@ struct RootfsConfig {
     bool no_pivot = false;
     bool in_user_ns = false; // mknod is not allowed: bind host devices instead
     bool new_cgroup_ns = false;
+    // No mount namespace of its own (runc and crun allow it): the mounts land
+    // in the caller's namespace, "/" keeps its propagation, and chroot
+    // replaces pivot_root.
+    bool host_mount_ns = false;
 };
 
 // In the container's mount namespace: the propagation of "/", the rootfs

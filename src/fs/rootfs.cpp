@@ -157,16 +157,20 @@ bool binds_dev(const oci::Spec& spec) {
 Status enter_rootfs(const RootfsConfig& cfg) {
     const oci::Spec& spec = *cfg.spec;
     std::string prop = spec.linux ? spec.linux->rootfs_propagation : "";
-    {
+    if (!cfg.host_mount_ns) {
         log::Step step("mount propagation of /");
         unsigned long flag = MS_SLAVE | MS_REC;
         if (prop == "private" || prop == "rprivate") flag = propagation_flags(prop);
         HAKO_TRY(sys::mount(nullptr, "/", nullptr, flag, nullptr,
                             "set the propagation of / (linux.rootfsPropagation)"));
         HAKO_TRY(make_parent_private(cfg.rootfs));
-        HAKO_TRY(sys::mount(cfg.rootfs.c_str(), cfg.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr,
-                            "bind the rootfs `" + cfg.rootfs + "` on itself (root.path)"));
+    } else {
+        log::debug("no mount namespace: mounts are made in the caller's namespace");
     }
+    // The rootfs is a mount of its own: a read-only root never touches the
+    // mount that holds it.
+    HAKO_TRY(sys::mount(cfg.rootfs.c_str(), cfg.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr,
+                        "bind the rootfs `" + cfg.rootfs + "` on itself (root.path)"));
     {
         UniqueFd rootfd(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!rootfd) return sys_error("open rootfs `" + cfg.rootfs + "` (root.path)");
@@ -174,11 +178,14 @@ Status enter_rootfs(const RootfsConfig& cfg) {
             HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg));
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
     }
-    if (cfg.no_pivot)
+    if (cfg.host_mount_ns) {
+        if (chdir(cfg.rootfs.c_str()) < 0 || chroot(".") < 0 || chdir("/") < 0)
+            return sys_error("chroot `" + cfg.rootfs + "`");
+    } else if (cfg.no_pivot)
         HAKO_TRY(chroot_into(cfg.rootfs));
     else
         HAKO_TRY(pivot(cfg.rootfs));
-    if (!prop.empty())
+    if (!prop.empty() && !cfg.host_mount_ns)
         HAKO_TRY(sys::mount(nullptr, "/", nullptr, propagation_flags(prop), nullptr,
                             "set the propagation of the new / to " + prop +
                                 " (linux.rootfsPropagation)"));

@@ -102,6 +102,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     rc.no_pivot = cfg.no_pivot;
     rc.in_user_ns = plan.new_user || plan.join_user;
     rc.new_cgroup_ns = plan.has(oci::NsType::Cgroup);
+    rc.host_mount_ns = !plan.has(oci::NsType::Mount);
     HAKO_TRY(fs::enter_rootfs(rc));
     if (spec.linux) HAKO_TRY(ns::apply_sysctl(spec.linux->sysctl));
     HAKO_TRY(fs::finish_rootfs(rc));

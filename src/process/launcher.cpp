@@ -48,8 +48,6 @@ std::string exit_text(int status) {
 Result<Launched> launch(const LaunchConfig& cfg) {
     const oci::Spec& spec = *cfg.spec;
     auto plan = HAKO_TRY(ns::make_plan(spec));
-    if (!plan.has(oci::NsType::Mount))
-        return error("linux.namespaces: a mount namespace is required");
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)

@@ -1,0 +1,242 @@
+// Semantic checks of a parsed config, after runc's
+// libcontainer/configs/validate (and its specconv conversion checks), plus
+// the features hako does not implement yet.
+#include <sys/stat.h>
+
+#include <array>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "oci/spec.hpp"
+
+namespace hako::oci {
+
+namespace {
+
+std::unexpected<Error> field_error(std::string_view path, std::string_view msg) {
+    return error(fmt::format("{}: {}", path, msg));
+}
+
+bool is_abs(std::string_view p) { return !p.empty() && p.front() == '/'; }
+
+const Namespace* find_ns(const Linux* l, NsType t) {
+    if (!l) return nullptr;
+    for (const auto& ns : l->namespaces)
+        if (ns.type == t) return &ns;
+    return nullptr;
+}
+
+// runc's convertSysctlVariableToDotsSeparator: "net/ipv4/conf/eno2.100/rp_filter"
+// -> "net.ipv4.conf.eno2/100.rp_filter". A name whose first separator is '.'
+// is already in dotted form.
+std::string sysctl_dotted(std::string_view s) {
+    auto first = s.find_first_of("./");
+    if (first == std::string_view::npos || s[first] == '.') return std::string(s);
+    std::string out(s);
+    for (char& c : out) {
+        if (c == '.')
+            c = '/';
+        else if (c == '/')
+            c = '.';
+    }
+    return out;
+}
+
+// Is the namespace file at `path` the network namespace we are in?
+Result<bool> is_host_netns(const std::string& path) {
+    struct stat self {}, other {};
+    if (::stat("/proc/self/ns/net", &self) != 0) return sys_error("stat `/proc/self/ns/net`");
+    if (::stat(path.c_str(), &other) != 0) return sys_error("stat `" + path + "`");
+    return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
+Status check_sysctls(const Linux& l) {
+    static constexpr std::array<std::string_view, 8> kIpc{
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",  "kernel.sem",
+        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    };
+    const Namespace* ipc = find_ns(&l, NsType::Ipc);
+    const Namespace* net = find_ns(&l, NsType::Network);
+    const Namespace* uts = find_ns(&l, NsType::Uts);
+    std::optional<bool> hostnet;  // computed once, on the first net.* sysctl
+
+    for (const auto& [key, value] : l.sysctl) {
+        const std::string s = sysctl_dotted(key);
+        bool ipc_sysctl = s.starts_with("fs.mqueue.");
+        for (auto k : kIpc) ipc_sysctl = ipc_sysctl || s == k;
+        if (ipc_sysctl) {
+            if (ipc) continue;
+            return field_error("linux.sysctl", fmt::format("sysctl \"{}\" is not allowed in the "
+                                                           "host's ipc namespace", s));
+        }
+        if (s.starts_with("net.")) {
+            if (!hostnet) {
+                if (!net)
+                    hostnet = true;
+                else if (net->path.empty())
+                    hostnet = false;
+                else
+                    hostnet = HAKO_TRY_CTX(is_host_netns(net->path),
+                                           "linux.sysctl: invalid network namespace path");
+            }
+            if (*hostnet)
+                return field_error("linux.sysctl", fmt::format("sysctl \"{}\" is not allowed in "
+                                                               "the host's network namespace", s));
+            continue;
+        }
+        if (uts) {
+            if (s == "kernel.domainname") continue;
+            if (s == "kernel.hostname")
+                return field_error("linux.sysctl",
+                                   fmt::format("sysctl \"{}\" is not allowed as it conflicts "
+                                               "with the OCI \"hostname\" field", s));
+        }
+        return field_error("linux.sysctl",
+                           fmt::format("sysctl \"{}\" is not in a separate kernel namespace", s));
+    }
+    return {};
+}
+
+Status check_namespaces(const Linux& l) {
+    std::set<NsType> seen;
+    for (size_t i = 0; i < l.namespaces.size(); ++i) {
+        const auto& ns = l.namespaces[i];
+        const std::string path = fmt::format("linux.namespaces[{}]", i);
+        if (!seen.insert(ns.type).second)
+            return field_error(path + ".type",
+                               fmt::format("duplicate namespace \"{}\"", ns_type_name(ns.type)));
+        if (!ns.path.empty() && !is_abs(ns.path))
+            return field_error(path + ".path",
+                               fmt::format("must be an absolute path, got \"{}\"", ns.path));
+    }
+
+    const Namespace* user = find_ns(&l, NsType::User);
+    if (!user) {
+        if (!l.uid_mappings.empty())
+            return field_error("linux.uidMappings",
+                               "user namespace mappings specified, but no user namespace in "
+                               "linux.namespaces");
+        if (!l.gid_mappings.empty())
+            return field_error("linux.gidMappings",
+                               "user namespace mappings specified, but no user namespace in "
+                               "linux.namespaces");
+    } else if (user->path.empty()) {
+        if (l.uid_mappings.empty())
+            return field_error("linux.uidMappings", "a new user namespace needs uid mappings");
+        if (l.gid_mappings.empty())
+            return field_error("linux.gidMappings", "a new user namespace needs gid mappings");
+    }
+
+    if (!l.time_offsets.empty()) {
+        const Namespace* time = find_ns(&l, NsType::Time);
+        if (!time)
+            return field_error("linux.timeOffsets",
+                               "time namespace offsets specified, but no time namespace in "
+                               "linux.namespaces");
+        if (!time->path.empty())
+            return field_error("linux.timeOffsets",
+                               "cannot set the offsets of a joined time namespace");
+    }
+    return {};
+}
+
+Status check_paths(std::string_view field, const std::vector<std::string>& paths) {
+    for (size_t i = 0; i < paths.size(); ++i)
+        if (!is_abs(paths[i]))
+            return field_error(fmt::format("{}[{}]", field, i),
+                               fmt::format("must be an absolute path, got \"{}\"", paths[i]));
+    return {};
+}
+
+Status check_linux(const Linux& l) {
+    HAKO_TRY(check_namespaces(l));
+    HAKO_TRY(check_sysctls(l));
+
+    static constexpr std::array<std::string_view, 9> kPropagation{
+        "",      "private", "rprivate",  "slave",      "rslave",
+        "shared", "rshared", "unbindable", "runbindable",
+    };
+    bool known = false;
+    for (auto p : kPropagation) known = known || l.rootfs_propagation == p;
+    if (!known)
+        return field_error("linux.rootfsPropagation",
+                           fmt::format("unknown propagation \"{}\"", l.rootfs_propagation));
+
+    HAKO_TRY(check_paths("linux.maskedPaths", l.masked_paths));
+    HAKO_TRY(check_paths("linux.readonlyPaths", l.readonly_paths));
+    if ((!l.masked_paths.empty() || !l.readonly_paths.empty()) && !find_ns(&l, NsType::Mount))
+        return field_error(l.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths",
+                           "unable to restrict paths without a private mount namespace");
+
+    // Not implemented yet.
+    if (l.resources) {
+        for (const auto& key : l.resources->present)
+            if (key != "devices")
+                return field_error("linux.resources." + key, "cgroups are not supported yet");
+    }
+    if (l.seccomp) {
+        bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY" ||
+                      !l.seccomp->listener_path.empty();
+        for (const auto& sc : l.seccomp->syscalls) notify = notify || sc.action == "SCMP_ACT_NOTIFY";
+        if (notify) return field_error("linux.seccomp", "SCMP_ACT_NOTIFY is not supported yet");
+    }
+    if (l.intel_rdt_present) return field_error("linux.intelRdt", "not supported yet");
+    if (!l.mount_label.empty())
+        return field_error("linux.mountLabel", "SELinux is not supported on this host");
+    return {};
+}
+
+Status check_process(const Process& p, bool need_process) {
+    if (need_process && p.args.empty()) return field_error("process.args", "must not be empty");
+    if (!is_abs(p.cwd))
+        return field_error("process.cwd", fmt::format("must be an absolute path, got \"{}\"", p.cwd));
+    std::set<int> seen;
+    for (size_t i = 0; i < p.rlimits.size(); ++i)
+        if (!seen.insert(p.rlimits[i].resource).second)
+            return field_error(fmt::format("process.rlimits[{}].type", i),
+                               fmt::format("duplicate rlimit \"{}\"", p.rlimits[i].type));
+    if (!p.apparmor_profile.empty())
+        return field_error("process.apparmorProfile", "AppArmor is not supported on this host");
+    if (!p.selinux_label.empty())
+        return field_error("process.selinuxLabel", "SELinux is not supported on this host");
+    return {};
+}
+
+}  // namespace
+
+Status validate_spec(const Spec& spec, bool need_process) {
+    if (spec.process)
+        HAKO_TRY(check_process(*spec.process, need_process));
+    else if (need_process)
+        return field_error("process", "required");
+
+    if (spec.root.path.empty()) return field_error("root.path", "must not be empty");
+
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const auto& m = spec.mounts[i];
+        // A relative destination is accepted (taken relative to "/") as runc does.
+        if (m.destination.empty())
+            return field_error(fmt::format("mounts[{}].destination", i), "must not be empty");
+        if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
+            return field_error(fmt::format("mounts[{}].{}", i,
+                                           m.uid_mappings.empty() ? "gidMappings" : "uidMappings"),
+                               "idmapped mounts are not supported yet");
+    }
+
+    const Linux* l = spec.linux ? &*spec.linux : nullptr;
+    if (!spec.hostname.empty() && !find_ns(l, NsType::Uts))
+        return field_error("hostname", "unable to set hostname without a private UTS namespace");
+    if (!spec.domainname.empty() && !find_ns(l, NsType::Uts))
+        return field_error("domainname",
+                           "unable to set domainname without a private UTS namespace");
+
+    if (spec.hooks && !spec.hooks->empty()) return field_error("hooks", "not supported yet");
+
+    if (l) HAKO_TRY(check_linux(*l));
+    return {};
+}
+
+}  // namespace hako::oci
