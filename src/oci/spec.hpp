@@ -109,8 +109,24 @@ struct TimeOffset {
 
 // linux.resources. Parsed fully; which parts are applied is decided by the
 // cgroup manager. `present` lists the top-level keys that the config set.
+struct MemoryResources {
+    std::optional<int64_t> limit, reservation, swap;
+};
+struct CpuResources {
+    std::optional<uint64_t> shares;
+    std::optional<int64_t> quota;
+    std::optional<uint64_t> period;
+    std::string cpus, mems;
+};
+
 struct Resources {
     std::vector<DeviceCgroupRule> devices;
+    std::optional<int64_t> pids_limit;
+    std::optional<MemoryResources> memory;
+    std::optional<CpuResources> cpu;
+    // Keys inside memory/cpu that were set but are not modelled yet
+    // ("memory.swappiness"): the validator refuses them.
+    std::vector<std::string> unsupported;
     std::vector<std::string> present;  // e.g. {"devices", "memory"}
 };
 

@@ -174,8 +174,10 @@ Status check_linux(const Linux& l) {
     // Not implemented yet.
     if (l.resources) {
         for (const auto& key : l.resources->present)
-            if (key != "devices")
-                return field_error("linux.resources." + key, "cgroups are not supported yet");
+            if (key != "devices" && key != "pids" && key != "memory" && key != "cpu")
+                return field_error("linux.resources." + key, "this cgroup controller is not supported yet");
+        for (const auto& key : l.resources->unsupported)
+            return field_error(key, "not supported yet");
     }
     if (l.seccomp) {
         bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY" ||

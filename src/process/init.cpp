@@ -70,18 +70,23 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+    // In our cgroup, with our id maps written?
+    if (child_waits(cfg, plan)) HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
     // Namespaces: join (user first), then create.
     for (const auto& j : plan.joins) HAKO_TRY(ns::join(j));
     if (plan.new_user) {
         if (!plan.one_clone()) {
             HAKO_TRY(ns::unshare_flags(CLONE_NEWUSER));
             HAKO_TRY(send_msg(sync_fd, {MsgType::MapsRequest}));
+            HAKO_TRY(wait_for(sync_fd, MsgType::MapsDone));
         }
-        HAKO_TRY(wait_for(sync_fd, MsgType::MapsDone));
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
             return sys_error("become root in the user namespace (linux.uidMappings must map 0)");
     }
-    if (!plan.one_clone()) HAKO_TRY(ns::unshare_flags(plan.new_flags & ~uint64_t(CLONE_NEWUSER)));
+    if (!plan.one_clone())
+        HAKO_TRY(ns::unshare_flags(plan.new_flags & ~uint64_t(CLONE_NEWUSER)));
+    else if (cfg.cgroup && (plan.new_flags & CLONE_NEWCGROUP))
+        HAKO_TRY(ns::unshare_flags(CLONE_NEWCGROUP));  // held back from clone (launcher.cpp)
     if (plan.new_time) HAKO_TRY(ns::enter_new_time_ns(spec.linux->time_offsets));
     if (plan.needs_fork()) {
         pid_t child = fork();

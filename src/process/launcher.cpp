@@ -1,5 +1,6 @@
 #include "process/launcher.hpp"
 
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -59,7 +60,10 @@ Result<Launched> launch(const LaunchConfig& cfg) {
     pid_t pid;
     {
         log::Step step("clone");
-        pid = HAKO_TRY(sys::clone_process(plan.one_clone() ? plan.new_flags : 0, &pidfd));
+        uint64_t flags = plan.one_clone() ? plan.new_flags : 0;
+        // The cgroup namespace must be made after init is in its cgroup.
+        if (cfg.cgroup) flags &= ~uint64_t(CLONE_NEWCGROUP);
+        pid = HAKO_TRY(sys::clone_process(flags, &pidfd));
     }
     if (pid == 0) {
         parent_end.reset();
@@ -69,10 +73,10 @@ Result<Launched> launch(const LaunchConfig& cfg) {
     ChildGuard guard(pid);
     log::debug("init cloned: pid {}", pid);
 
-    if (plan.new_user && plan.one_clone()) {
+    if (cfg.cgroup) HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
+    if (plan.new_user && plan.one_clone())
         HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
-        HAKO_TRY(send_msg(parent_end.get(), {MsgType::MapsDone}));
-    }
+    if (child_waits(cfg, plan)) HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
     pid_t init = pid;
     for (;;) {
         auto msg = recv_msg(parent_end.get());

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "cgroup/cgroup.hpp"
 #include "common/error.hpp"
 #include "ns/namespaces.hpp"
 #include "oci/spec.hpp"
@@ -22,7 +23,13 @@ struct LaunchConfig {
     bool no_pivot = false;
     int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the container
     const security::SeccompProgram* seccomp = nullptr;
+    const cgroup::Cgroup* cgroup = nullptr;  // init joins it before anything else
 };
+
+// Whether the child waits for the parent's Continue before its first step.
+inline bool child_waits(const LaunchConfig& cfg, const ns::Plan& plan) {
+    return (plan.one_clone() && plan.new_user) || cfg.cgroup != nullptr;
+}
 
 struct Launched {
     pid_t pid = -1;     // init, in our pid namespace

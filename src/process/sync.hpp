@@ -2,10 +2,13 @@
 //
 //   parent (hako-runtime)                 child (container init)
 //   ---------------------                 ----------------------
-//   clone (new namespaces)          ->    [joins namespaces by path]
+//   clone (new namespaces)
+//   [adds it to its cgroups]
+//   [writes uid_map/gid_map]        ->    Continue           (when the child must wait
+//                                                             for either of those)
+//                                         [joins namespaces by path]
 //                                   <-    MapsRequest(pid)   (user ns made by unshare)
-//   writes uid_map/gid_map          ->    MapsDone           (also unasked after a
-//                                                             clone with CLONE_NEWUSER)
+//   writes uid_map/gid_map          ->    MapsDone
 //                                   <-    ChildPid(pid)      (when an extra fork put init
 //                                                             into its pid namespace)
 //                                   <-    Ready              (setup done; init blocks on
@@ -31,6 +34,7 @@ enum class MsgType : uint32_t {
     ChildPid = 3,
     Ready = 4,
     Error = 5,
+    Continue = 6,
 };
 
 struct Message {

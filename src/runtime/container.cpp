@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.hpp"
 #include "oci/spec.hpp"
 #include "process/launcher.hpp"
 #include "runtime/log.hpp"
@@ -50,6 +51,14 @@ struct DirGuard {
     ContainerDir* dir;
     ~DirGuard() {
         if (dir) (void)dir->remove();
+    }
+};
+
+// Removes a half-made container's cgroup unless released.
+struct CgroupGuard {
+    const cgroup::Cgroup* cg;
+    ~CgroupGuard() {
+        if (cg) (void)cg->destroy();
     }
 };
 
@@ -136,6 +145,9 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
 
     auto dir = HAKO_TRY(store.create(opts.id));
     DirGuard guard{&dir};
+    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
+    CgroupGuard cg_guard{&cg};
+    if (spec.linux && spec.linux->resources) HAKO_TRY(cg.apply(*spec.linux->resources));
     if (mkfifoat(dir.fd(), proc::kExecFifo, 0622) < 0 ||
         fchmodat(dir.fd(), proc::kExecFifo, 0622, 0) < 0)
         return sys_error("create the exec fifo in `" + dir.path() + "`");
@@ -149,6 +161,7 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
     lc.no_pivot = opts.no_pivot;
     lc.preserve_fds = opts.preserve_fds;
     lc.seccomp = seccomp ? &*seccomp : nullptr;
+    lc.cgroup = &cg;
     auto launched = HAKO_TRY(proc::launch(lc));
 
     ContainerState st;
@@ -161,6 +174,7 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
     st.created = now_rfc3339();
     st.owner = getuid();
     st.annotations = spec.annotations;
+    st.cgroup_dirs = cg.dirs();
     auto saved = dir.save(st);
     if (saved && !opts.pid_file.empty()) saved = write_pid_file(opts.pid_file, launched.pid);
     if (!saved) {
@@ -169,6 +183,7 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
         return std::unexpected(std::move(saved).error());
     }
     guard.dir = nullptr;
+    cg_guard.cg = nullptr;
     return launched.pid;
 }
 
@@ -273,6 +288,7 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
                 wait_gone(st->pid, pidfd->get());
             }
         }
+        HAKO_TRY(cgroup::Cgroup::from_dirs(st->cgroup_dirs).destroy());
     }
     return dir.remove();
 }

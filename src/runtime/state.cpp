@@ -99,7 +99,8 @@ Status validate_id(const std::string& id) {
 Status ContainerDir::save(const ContainerState& st) const {
     nlohmann::json j{{"ociVersion", st.oci_version}, {"id", st.id},         {"bundle", st.bundle},
                      {"rootfs", st.rootfs},          {"pid", st.pid},       {"pidStart", st.pid_start},
-                     {"created", st.created},        {"owner", st.owner},   {"annotations", st.annotations}};
+                     {"created", st.created},        {"owner", st.owner},   {"annotations", st.annotations},
+                     {"cgroupDirs", st.cgroup_dirs}};
     return write_atomic(fd_.get(), path_, kStateFile, j.dump());
 }
 
@@ -116,6 +117,9 @@ Result<ContainerState> ContainerDir::load() const {
     st.pid_start = j.value("pidStart", uint64_t{0});
     st.created = j.value("created", "");
     st.owner = j.value("owner", 0u);
+    if (j.contains("cgroupDirs") && j["cgroupDirs"].is_array())
+        for (auto& d : j["cgroupDirs"])
+            if (d.is_string()) st.cgroup_dirs.push_back(d.get<std::string>());
     if (j.contains("annotations") && j["annotations"].is_object())
         for (auto& [k, v] : j["annotations"].items())
             if (v.is_string()) st.annotations[k] = v.get<std::string>();

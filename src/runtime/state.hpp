@@ -28,6 +28,7 @@ struct ContainerState {
     std::string created;     // RFC 3339
     uid_t owner = 0;
     std::map<std::string, std::string> annotations;
+    std::vector<std::string> cgroup_dirs;  // the container's cgroup, one per hierarchy
 };
 
 // A container's directory, opened and locked for this command. The lock is a

@@ -1,0 +1,229 @@
+#include "cgroup/cgroup.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "runtime/log.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::cgroup {
+namespace {
+
+constexpr const char* kRoot = "/sys/fs/cgroup";
+
+struct Hierarchy {
+    std::string controllers;  // "cpu,cpuacct"; empty for v2
+    std::string mount;        // "/sys/fs/cgroup/cpu,cpuacct"
+    std::string own;          // this process's cgroup in it
+};
+
+bool exists(const std::string& p) {
+    struct stat st{};
+    return stat(p.c_str(), &st) == 0;
+}
+
+bool is_pure_v2() { return exists(std::string(kRoot) + "/cgroup.controllers"); }
+
+// The hierarchies this process is in, from /proc/self/cgroup.
+Result<std::vector<Hierarchy>> hierarchies() {
+    auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
+    std::vector<Hierarchy> out;
+    bool v2 = is_pure_v2();
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) eol = text.size();
+        std::string line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+        if (c1 == std::string::npos || c2 == std::string::npos) continue;
+        std::string ctrls = line.substr(c1 + 1, c2 - c1 - 1);
+        std::string own = line.substr(c2 + 1);
+        if (v2) {
+            if (ctrls.empty()) out.push_back({"", kRoot, own});
+            continue;
+        }
+        if (ctrls.empty() || ctrls.rfind("name=", 0) == 0) continue;  // v1 only; no named ones
+        std::string mount = std::string(kRoot) + "/" + ctrls;
+        if (!exists(mount)) continue;
+        out.push_back({ctrls, mount, own});
+    }
+    return out;
+}
+
+std::string join_path(const std::string& a, const std::string& b) {
+    std::string out = a;
+    if (out.empty() || out.back() != '/') out += '/';
+    out += (b.size() && b[0] == '/') ? b.substr(1) : b;
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+}
+
+Status mkdir_p(const std::string& path) {
+    if (exists(path)) return {};
+    size_t slash = path.rfind('/');
+    if (slash > 0) HAKO_TRY(mkdir_p(path.substr(0, slash)));
+    if (mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return sys_error("mkdir `" + path + "`");
+    return {};
+}
+
+// cpuset v1: a new cgroup starts with no cpus/mems; copy the parent's.
+void inherit_cpuset(const std::string& dir) {
+    for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string parent = dir.substr(0, dir.rfind('/'));
+        auto v = sys::read_file(parent + "/" + f);
+        auto mine = sys::read_file(dir + "/" + f);
+        if (v && mine && (mine->empty() || *mine == "\n")) (void)sys::write_file(dir + "/" + f, *v);
+    }
+}
+
+Status write(const std::string& dir, const std::string& file, const std::string& value,
+             const std::string& field) {
+    if (dir.empty()) return error(field + ": the host has no such cgroup controller");
+    log::debug("cgroup: {}/{} = {}", dir, file, value);
+    HAKO_TRY_CTX(sys::write_file(dir + "/" + file, value), field);
+    return {};
+}
+
+}  // namespace
+
+std::string Cgroup::dir_for(const std::string& ctrl) const {
+    if (v2_) return dirs_.empty() ? "" : dirs_[0];
+    auto it = by_ctrl_.find(ctrl);
+    return it == by_ctrl_.end() ? "" : it->second;
+}
+
+Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id) {
+    log::Step step("create cgroups");
+    Cgroup cg;
+    cg.v2_ = is_pure_v2();
+    for (const auto& h : HAKO_TRY(hierarchies())) {
+        std::string rel;
+        if (spec_path.empty())
+            rel = join_path(h.own, "hako-" + id);
+        else if (spec_path[0] == '/')
+            rel = spec_path;
+        else
+            rel = join_path(h.own, spec_path);
+        std::string dir = join_path(h.mount, rel);
+        if (cg.v2_) {
+            // Enable every available controller on the way down (not in the leaf).
+            std::string ctl;
+            if (auto avail = sys::read_file(std::string(kRoot) + "/cgroup.controllers")) {
+                size_t s = 0;
+                while (s < avail->size()) {
+                    size_t e = avail->find_first_of(" \n", s);
+                    if (e == std::string::npos) e = avail->size();
+                    if (e > s) ctl += (ctl.empty() ? "+" : " +") + avail->substr(s, e - s);
+                    s = e + 1;
+                }
+            }
+            std::string cur = kRoot;
+            size_t s = 1;
+            while (s < rel.size()) {
+                size_t e = rel.find('/', s);
+                if (e == std::string::npos) e = rel.size();
+                if (!ctl.empty()) (void)sys::write_file(cur + "/cgroup.subtree_control", ctl);
+                cur = join_path(cur, rel.substr(s, e - s));
+                HAKO_TRY_CTX(mkdir_p(cur), "linux.cgroupsPath");
+                s = e + 1;
+            }
+            cg.dirs_.push_back(dir);
+            break;
+        }
+        HAKO_TRY_CTX(mkdir_p(dir), "linux.cgroupsPath");
+        if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(dir);
+        cg.dirs_.push_back(dir);
+        size_t s = 0;
+        while (s <= h.controllers.size()) {
+            size_t e = h.controllers.find(',', s);
+            if (e == std::string::npos) e = h.controllers.size();
+            cg.by_ctrl_[h.controllers.substr(s, e - s)] = dir;
+            s = e + 1;
+        }
+    }
+    return cg;
+}
+
+Cgroup Cgroup::from_dirs(std::vector<std::string> dirs) {
+    Cgroup cg;
+    cg.v2_ = is_pure_v2();
+    cg.dirs_ = std::move(dirs);
+    return cg;
+}
+
+Status Cgroup::apply(const oci::Resources& r) const {
+    const std::string base = "linux.resources.";
+    if (r.pids_limit) {
+        std::string v = *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit);
+        HAKO_TRY(write(dir_for("pids"), "pids.max", v, base + "pids.limit"));
+    }
+    if (r.memory) {
+        const auto& m = *r.memory;
+        auto val = [&](int64_t x) { return x < 0 ? (v2_ ? std::string("max") : "-1") : std::to_string(x); };
+        std::string d = dir_for("memory");
+        if (v2_) {
+            if (m.limit) HAKO_TRY(write(d, "memory.max", val(*m.limit), base + "memory.limit"));
+            if (m.reservation)
+                HAKO_TRY(write(d, "memory.low", val(*m.reservation), base + "memory.reservation"));
+            if (m.swap) {
+                std::string sw = *m.swap < 0 ? "max" : std::to_string(*m.swap - m.limit.value_or(0));
+                HAKO_TRY(write(d, "memory.swap.max", sw, base + "memory.swap"));
+            }
+        } else {
+            if (m.limit) HAKO_TRY(write(d, "memory.limit_in_bytes", val(*m.limit), base + "memory.limit"));
+            if (m.reservation)
+                HAKO_TRY(write(d, "memory.soft_limit_in_bytes", val(*m.reservation),
+                               base + "memory.reservation"));
+            if (m.swap)
+                HAKO_TRY(write(d, "memory.memsw.limit_in_bytes", val(*m.swap), base + "memory.swap"));
+        }
+    }
+    if (r.cpu) {
+        const auto& c = *r.cpu;
+        std::string d = dir_for("cpu");
+        if (v2_) {
+            if (c.shares) {
+                uint64_t w = *c.shares == 0 ? 100 : 1 + ((*c.shares - 2) * 9999) / 262142;
+                HAKO_TRY(write(d, "cpu.weight", std::to_string(w), base + "cpu.shares"));
+            }
+            if (c.quota || c.period) {
+                std::string q = (!c.quota || *c.quota < 0) ? "max" : std::to_string(*c.quota);
+                HAKO_TRY(write(d, "cpu.max", q + " " + std::to_string(c.period.value_or(100000)),
+                               base + "cpu.quota"));
+            }
+        } else {
+            if (c.shares) HAKO_TRY(write(d, "cpu.shares", std::to_string(*c.shares), base + "cpu.shares"));
+            if (c.period)
+                HAKO_TRY(write(d, "cpu.cfs_period_us", std::to_string(*c.period), base + "cpu.period"));
+            if (c.quota)
+                HAKO_TRY(write(d, "cpu.cfs_quota_us", std::to_string(*c.quota), base + "cpu.quota"));
+        }
+        std::string cs = dir_for("cpuset");
+        if (!c.cpus.empty()) HAKO_TRY(write(cs, "cpuset.cpus", c.cpus, base + "cpu.cpus"));
+        if (!c.mems.empty()) HAKO_TRY(write(cs, "cpuset.mems", c.mems, base + "cpu.mems"));
+    }
+    return {};
+}
+
+Status Cgroup::add(pid_t pid) const {
+    log::Step step("join cgroups");
+    for (const auto& d : dirs_)
+        HAKO_TRY(sys::write_file(d + "/cgroup.procs", std::to_string(pid)));
+    return {};
+}
+
+Status Cgroup::destroy() const {
+    for (const auto& d : dirs_) {
+        for (int i = 0; i < 200; ++i) {
+            if (rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            if (errno != EBUSY) return sys_error("remove cgroup `" + d + "`");
+            usleep(5000);
+        }
+    }
+    return {};
+}
+
+}  // namespace hako::cgroup
