@@ -17,6 +17,7 @@
 #include "process/sync.hpp"
 #include "runtime/log.hpp"
 #include "security/security.hpp"
+#include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::proc {
@@ -110,6 +111,11 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     rc.host_mount_ns = !plan.has(oci::NsType::Mount);
     HAKO_TRY(fs::enter_rootfs(rc));
     if (spec.linux) HAKO_TRY(ns::apply_sysctl(spec.linux->sysctl));
+    // process.cwd, resolved inside the new root: a magic link such as
+    // /proc/self/fd/N can't lead to a host directory (CVE-2024-21626).
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open /");
+    HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), process.cwd, 0755), "process.cwd");
     HAKO_TRY(fs::finish_rootfs(rc));
 
     // No host fd crosses into the container (CVE-2024-21626): everything
@@ -134,8 +140,12 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
             HAKO_TRY(security::apply_capabilities(*process.capabilities));
         }
     }
-    if (chdir(process.cwd.c_str()) < 0)
-        return sys_error("chdir `" + process.cwd + "` (process.cwd)");
+    {
+        auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
+                                "process.cwd");
+        if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
+        root.reset();
+    }
     std::string exe = HAKO_TRY(find_executable(process));
 
     // Ready: the runtime may go now; we wait for `start` on the exec fifo.

@@ -125,7 +125,27 @@ Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
     return walk_in_root(rootfd, path, flags);
 }
 
+// A dangling symlink at `prefix` (comps[0..i)): the path it points to, inside
+// the root, followed by the remaining components.
+Result<std::string> through_link(int parentfd, const std::vector<std::string>& comps, size_t i) {
+    char buf[4096];
+    ssize_t n = readlinkat(parentfd, comps[i - 1].c_str(), buf, sizeof buf - 1);
+    if (n < 0) return sys_error("readlink `" + join(comps, i) + "` in rootfs");
+    std::string target(buf, static_cast<size_t>(n));
+    std::string base = target.size() && target[0] == '/' ? "" : join(comps, i - 1);
+    std::string out = base + "/" + target;
+    for (size_t k = i; k < comps.size(); ++k) out += "/" + comps[k];
+    return out;
+}
+
+Result<UniqueFd> mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth);
+
 Result<UniqueFd> mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
+    return mkdir_all_in_root_depth(rootfd, path, mode, 0);
+}
+
+Result<UniqueFd> mkdir_all_in_root_depth(int rootfd, std::string_view path, mode_t mode, int depth) {
+    if (depth > 40) return sys_error("mkdir `" + std::string(path) + "` in rootfs", ELOOP);
     auto whole = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
     if (whole || whole.error().err != ENOENT) return whole;
     auto comps = clean_components(path);
@@ -138,6 +158,11 @@ Result<UniqueFd> mkdir_all_in_root(int rootfd, std::string_view path, mode_t mod
             if (::mkdirat(parent.get(), comps[i - 1].c_str(), mode) < 0 && errno != EEXIST)
                 return sys_error("mkdir `" + prefix + "` in rootfs");
             fd = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
+            if (!fd && fd.error().err == ENOENT) {
+                // A dangling symlink: create what it points to, inside the root.
+                auto next = HAKO_TRY(through_link(parent.get(), comps, i));
+                return mkdir_all_in_root_depth(rootfd, next, mode, depth + 1);
+            }
         }
         if (!fd) return std::unexpected(std::move(fd).error());
         parent = std::move(*fd);
@@ -154,7 +179,17 @@ Result<UniqueFd> ensure_in_root(int rootfd, std::string_view path, bool as_file,
     auto dir = HAKO_TRY(mkdir_all_in_root(rootfd, join(comps, comps.size() - 1), 0755));
     UniqueFd f(::openat(dir.get(), comps.back().c_str(),
                         O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode));
-    if (!f && errno != EEXIST && errno != ELOOP && errno != EISDIR)
+    if (!f && errno == ELOOP) {
+        // A dangling symlink: create the file it points to, inside the root.
+        static thread_local int depth = 0;
+        if (depth > 40) return sys_error("create `" + std::string(path) + "` in rootfs", ELOOP);
+        auto next = HAKO_TRY(through_link(dir.get(), comps, comps.size()));
+        ++depth;
+        auto r = ensure_in_root(rootfd, next, true, mode);
+        --depth;
+        return r;
+    }
+    if (!f && errno != EEXIST && errno != EISDIR)
         return sys_error("create `" + std::string(path) + "` in rootfs");
     return open_in_root(rootfd, path, O_PATH);
 }
