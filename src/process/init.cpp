@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <string>
@@ -61,6 +62,15 @@ Result<std::string> find_executable(const oci::Process& p) {
         start = end + 1;
     }
     return error("exec `" + name + "` (process.args[0]): executable file not found in $PATH");
+}
+
+// After Ready nobody listens on the sync socket: report on stderr.
+void load_seccomp_or_die(const security::SeccompProgram& prog) {
+    auto st = security::load_seccomp(prog);
+    if (st) return;
+    std::string msg = "hako-runtime: " + st.error().what() + "\n";
+    (void)!write(2, msg.data(), msg.size());
+    _exit(127);
 }
 
 Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
@@ -148,29 +158,35 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     }
     std::string exe = HAKO_TRY(find_executable(process));
 
-    // Ready: the runtime may go now; we wait for `start` on the exec fifo.
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    HAKO_TRY(send_msg(sync_fd, {MsgType::Ready}));
-    close(sync_fd);
-    {
-        int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
-        if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
-        close(fifo);
-    }
-    if (cfg.seccomp && process.no_new_privileges) {
-        auto st = security::load_seccomp(*cfg.seccomp);
-        if (!st) {
-            std::string msg = "hako-runtime: " + st.error().what() + "\n";
-            (void)!write(2, msg.data(), msg.size());
-            _exit(127);
-        }
-    }
-
     std::vector<char*> argv, envp;
     for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
+
+    // Ready: the runtime may go now; we wait for `start` on the exec fifo.
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    HAKO_TRY(send_msg(sync_fd, {MsgType::Ready}));
+    close(sync_fd);
+    if (cfg.exec_stub_fd >= 0) {
+        // Become the exec stub, which waits for start and execs the process:
+        // from here on no process of the container runs the host's
+        // hako-runtime binary (CVE-2019-5736).
+        if (cfg.seccomp && process.no_new_privileges) load_seccomp_or_die(*cfg.seccomp);
+        int dirfd = fcntl(cfg.state_dir_fd, F_DUPFD, 3);  // without close-on-exec: the stub's
+        std::string dirfd_s = std::to_string(dirfd);
+        std::vector<char*> sargv{const_cast<char*>("hako-exec"), dirfd_s.data(), exe.data()};
+        sargv.insert(sargv.end(), argv.begin(), argv.end());
+        syscall(SYS_execveat, cfg.exec_stub_fd, "", sargv.data(), envp.data(), AT_EMPTY_PATH);
+        close(dirfd);  // execveat refused (seccomp?): wait and exec here instead
+    }
+    {
+        int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
+        if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
+        close(fifo);
+    }
+    if (cfg.seccomp && process.no_new_privileges && cfg.exec_stub_fd < 0)
+        load_seccomp_or_die(*cfg.seccomp);
     execve(exe.c_str(), argv.data(), envp.data());
     std::string msg = "hako-runtime: exec `" + exe + "` (process.args[0]): " +
                       Error{errno, ""}.what().substr(2) + "\n";

@@ -24,6 +24,7 @@ struct LaunchConfig {
     int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the container
     const security::SeccompProgram* seccomp = nullptr;
     const cgroup::Cgroup* cgroup = nullptr;  // init joins it before anything else
+    int exec_stub_fd = -1;  // sealed memfd (exec_stub.hpp); -1: init waits and execs itself
 };
 
 // Whether the child waits for the parent's Continue before its first step.

@@ -14,6 +14,7 @@
 
 #include "cgroup/cgroup.hpp"
 #include "oci/spec.hpp"
+#include "process/exec_stub.hpp"
 #include "process/launcher.hpp"
 #include "runtime/log.hpp"
 #include "security/security.hpp"
@@ -162,6 +163,8 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
     lc.preserve_fds = opts.preserve_fds;
     lc.seccomp = seccomp ? &*seccomp : nullptr;
     lc.cgroup = &cg;
+    auto stub = HAKO_TRY(proc::make_exec_stub());
+    lc.exec_stub_fd = stub.get();
     auto launched = HAKO_TRY(proc::launch(lc));
 
     ContainerState st;

@@ -1,0 +1,49 @@
+#include "process/exec_stub.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+
+#include "runtime/log.hpp"
+
+#ifdef HAKO_HAVE_EXEC_STUB
+namespace hako::proc {
+extern const unsigned char kExecStub[];
+extern const std::size_t kExecStub_size;
+}  // namespace hako::proc
+#endif
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+namespace hako::proc {
+
+Result<UniqueFd> make_exec_stub() {
+#ifdef HAKO_HAVE_EXEC_STUB
+    log::Step step("exec stub memfd");
+    unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+    UniqueFd fd(memfd_create("hako-exec", flags | MFD_EXEC));
+    if (!fd && errno == EINVAL) fd.reset(memfd_create("hako-exec", flags));  // kernel < 6.3
+    if (!fd) return sys_error("memfd_create (exec stub)");
+    const unsigned char* p = kExecStub;
+    size_t left = kExecStub_size;
+    while (left > 0) {
+        ssize_t n = ::write(fd.get(), p, left);
+        if (n < 0) return sys_error("write the exec stub");
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (fchmod(fd.get(), 0555) < 0) return sys_error("chmod the exec stub");
+    if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        return sys_error("seal the exec stub");
+    return fd;
+#else
+    return UniqueFd();
+#endif
+}
+
+}  // namespace hako::proc

@@ -1,0 +1,90 @@
+// hako-exec: the container's init execs into this tiny static program (from a
+// sealed memfd) once its setup is done, so that no process of the container
+// ever runs the host's hako-runtime binary while the container can reach it
+// (CVE-2019-5736: /proc/<init>/exe, `#!/proc/self/exe`). It waits for `start`
+// on the exec fifo, then execs the container's process.
+//
+//   argv: hako-exec <state dir fd> <path> <argv0> <argv1> ...
+//
+// Freestanding: no libc, raw syscalls, x86_64 only (elsewhere the runtime
+// waits and execs in init itself).
+extern "C" {
+
+namespace {
+
+long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
+    long r;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+constexpr long kRead = 0, kWrite = 1, kClose = 3, kExecve = 59, kExit = 60, kPrctl = 157,
+               kOpenat = 257;
+constexpr long kOWronly = 01, kOCloexec = 02000000;
+constexpr long kPrSetDumpable = 4;
+
+unsigned long length(const char* s) {
+    unsigned long n = 0;
+    while (s[n]) ++n;
+    return n;
+}
+
+void put(const char* s) { sys(kWrite, 2, reinterpret_cast<long>(s), static_cast<long>(length(s))); }
+
+[[noreturn]] void die(const char* what, const char* path, long err) {
+    char num[24];
+    int i = 23;
+    num[i] = 0;
+    unsigned long e = static_cast<unsigned long>(-err);
+    do {
+        num[--i] = static_cast<char>('0' + e % 10);
+        e /= 10;
+    } while (e && i > 0);
+    put("hako-runtime: ");
+    put(what);
+    put(" `");
+    put(path);
+    put("` (process.args[0]): errno ");
+    put(num + i);
+    put("\n");
+    sys(kExit, 127);
+    __builtin_unreachable();
+}
+
+}  // namespace
+
+[[noreturn]] __attribute__((used)) void hako_stub_main(long* sp) {
+    long argc = sp[0];
+    char** argv = reinterpret_cast<char**>(sp + 1);
+    char** envp = argv + argc + 1;
+    // Keep /proc/self/fd (the state directory fd) out of reach while we wait.
+    sys(kPrctl, kPrSetDumpable, 0);
+    if (argc < 4) die("exec", "(missing arguments)", -22);
+    long dirfd = 0;
+    for (const char* p = argv[1]; *p; ++p) dirfd = dirfd * 10 + (*p - '0');
+    long fifo = sys(kOpenat, dirfd, reinterpret_cast<long>("exec.fifo"), kOWronly | kOCloexec);
+    if (fifo < 0) sys(kExit, 1);
+    if (sys(kWrite, fifo, reinterpret_cast<long>("0"), 1) != 1) sys(kExit, 1);
+    sys(kClose, fifo);
+    sys(kClose, dirfd);
+    long r = sys(kExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
+                 reinterpret_cast<long>(envp));
+    die("exec", argv[2], r);
+}
+
+__asm__(
+    ".text\n"
+    ".globl _start\n"
+    "_start:\n"
+    "  xor %rbp, %rbp\n"
+    "  mov %rsp, %rdi\n"
+    "  and $-16, %rsp\n"
+    "  call hako_stub_main\n"
+    "  hlt\n");
+
+}  // extern "C"
