@@ -127,6 +127,10 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     if (!root) return sys_error("open /");
     HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), process.cwd, 0755), "process.cwd");
     HAKO_TRY(fs::finish_rootfs(rc));
+    // Opened before seccomp (which may refuse openat2); entered as the user.
+    auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
+                            "process.cwd");
+    root.reset();
 
     // No host fd crosses into the container (CVE-2024-21626): everything
     // beyond stdio and the preserved fds closes on exec.
@@ -150,12 +154,8 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
             HAKO_TRY(security::apply_capabilities(*process.capabilities));
         }
     }
-    {
-        auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
-                                "process.cwd");
-        if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
-        root.reset();
-    }
+    if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
+    cwd.reset();
     std::string exe = HAKO_TRY(find_executable(process));
 
     std::vector<char*> argv, envp;

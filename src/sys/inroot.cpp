@@ -116,11 +116,12 @@ Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
         if (rel.empty()) rel = ".";
         auto r = openat2(rootfd, rel, static_cast<uint64_t>(flags | O_PATH | O_CLOEXEC), 0,
                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-        if (r || (r.error().err != ENOSYS && r.error().err != EAGAIN)) {
+        // ENOSYS: an old kernel; EPERM: a seccomp filter that refuses openat2.
+        if (r || (r.error().err != ENOSYS && r.error().err != EAGAIN && r.error().err != EPERM)) {
             if (!r) return sys_error("open `" + std::string(path) + "` in rootfs", r.error().err);
             return r;
         }
-        if (r.error().err == ENOSYS) g_openat2_missing = true;
+        if (r.error().err != EAGAIN) g_openat2_missing = true;
     }
     return walk_in_root(rootfd, path, flags);
 }
