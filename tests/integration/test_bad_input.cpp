@@ -1,0 +1,111 @@
+// Bad bundles are refused with a message that names the problem, and leave
+// nothing behind: no state, no container process, no cgroup, no mount.
+#include <filesystem>
+#include <regex>
+
+#include "harness.hpp"
+
+namespace hako::test {
+namespace {
+
+using BadInput = ContainerTest;
+
+// Directories named `id` in any cgroup hierarchy (runtimes name a container's
+// cgroup after its id when cgroupsPath is not set).
+std::vector<std::string> cgroups_named(const std::string& id) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    std::filesystem::recursive_directory_iterator it("/sys/fs/cgroup",
+                                                     std::filesystem::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it.depth() > 5) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory(ec) && it->path().filename() == id) out.push_back(it->path());
+    }
+    return out;
+}
+
+// Runs `run` and `create` on the bundle; each must fail, say on stderr what is
+// wrong (matching `pattern`, case-insensitive) and leave nothing behind.
+void expect_refused(Runtime& rt, Bundle& b, const std::string& pattern, bool write_config = true) {
+    const std::regex re(pattern, std::regex::icase);
+    for (std::string cmd : {"run", "create"}) {
+        SCOPED_TRACE(cmd);
+        std::string id = rt.new_id();
+        auto before = host_mounts().size();
+        Result r;
+        if (write_config) {
+            r = cmd == "run" ? rt.run(b, id, {}, with_timeout(30s)) : rt.create(b, id, {}, with_timeout(30s));
+        } else {
+            r = rt({cmd, "--bundle", b.dir(), id}, with_timeout(30s));
+        }
+        EXPECT_FALSE(r.timed_out) << r;
+        EXPECT_NE(r.exit_code, 0) << r;
+        EXPECT_TRUE(std::regex_search(r.err, re)) << "stderr does not name the problem (/" << pattern << "/)" << r;
+        auto st = rt({"state", id});
+        EXPECT_NE(st.exit_code, 0) << "state of a refused container" << st;
+        EXPECT_TRUE(rt.list_ids().empty()) << rt({"list"});
+        EXPECT_TRUE(cgroups_named(id).empty()) << "cgroup left behind: " << cgroups_named(id)[0];
+        EXPECT_EQ(host_mounts().size(), before) << "mount count changed";
+        std::error_code ec;
+        for (auto& e : std::filesystem::recursive_directory_iterator(rt.root(), ec))
+            EXPECT_EQ(e.path().string().find(id), std::string::npos) << "state left: " << e.path();
+    }
+    EXPECT_TRUE(mounts_under(b.dir()).empty());
+}
+
+TEST_F(BadInput, MalformedConfigJson) {
+    Bundle b;
+    b.write();
+    write_file(b.dir() + "/config.json", "{ \"ociVersion\": \"1.0.2\", not json\n");
+    expect_refused(rt, b, "json|config|parse|syntax|invalid character", /*write_config=*/false);
+}
+
+TEST_F(BadInput, ConfigJsonMissing) {
+    Bundle b;  // never written
+    expect_refused(rt, b, "config\\.json", /*write_config=*/false);
+}
+
+TEST_F(BadInput, ConfigJsonNotAnObject) {
+    Bundle b;
+    b.write();
+    write_file(b.dir() + "/config.json", "[1, 2, 3]\n");
+    expect_refused(rt, b, "json|config|object|cannot unmarshal|array", /*write_config=*/false);
+}
+
+TEST_F(BadInput, MissingRootfs) {
+    Bundle b;
+    std::string missing = b.dir() + "/no-such-rootfs";
+    b.config()["root"]["path"] = missing;
+    expect_refused(rt, b, "rootfs|no-such-rootfs|root\\.path");
+}
+
+TEST_F(BadInput, UnknownNamespaceType) {
+    Bundle b;
+    b.config()["linux"]["namespaces"].push_back({{"type", "foo"}});
+    expect_refused(rt, b, "foo");
+}
+
+TEST_F(BadInput, ArgsMissingBinary) {
+    Bundle b({"/no/such/binary"});
+    // The runtime must fail (create may fail only at start; run must fail).
+    std::string id = rt.new_id();
+    auto r = rt.run(b, id, {}, with_timeout(30s));
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.err, "/no/such/binary") || contains(r.err, "no such file")) << r;
+    rt.remove(id, true);
+    EXPECT_TRUE(rt.list_ids().empty());
+}
+
+TEST_F(BadInput, BundleDirMissing) {
+    std::string id = rt.new_id();
+    auto r = rt({"create", "--bundle", "/nonexistent-bundle-dir", id}, with_timeout(30s));
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_FALSE(r.err.empty()) << r;
+    EXPECT_TRUE(rt.list_ids().empty());
+}
+
+}  // namespace
+}  // namespace hako::test
