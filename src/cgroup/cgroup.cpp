@@ -24,23 +24,11 @@ bool exists(const std::string& p) {
     return stat(p.c_str(), &st) == 0;
 }
 
-bool is_pure_v2() { return exists(std::string(kRoot) + "/cgroup.controllers"); }
-
 // The hierarchies this process is in, from /proc/self/cgroup.
 Result<std::vector<Hierarchy>> hierarchies() {
-    auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
     std::vector<Hierarchy> out;
     bool v2 = is_pure_v2();
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t eol = text.find('\n', pos);
-        if (eol == std::string::npos) eol = text.size();
-        std::string line = text.substr(pos, eol - pos);
-        pos = eol + 1;
-        size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
-        if (c1 == std::string::npos || c2 == std::string::npos) continue;
-        std::string ctrls = line.substr(c1 + 1, c2 - c1 - 1);
-        std::string own = line.substr(c2 + 1);
+    for (auto& [ctrls, own] : HAKO_TRY(self_memberships())) {
         if (v2) {
             if (ctrls.empty()) out.push_back({"", kRoot, own});
             continue;
@@ -88,6 +76,24 @@ Status write(const std::string& dir, const std::string& file, const std::string&
 }
 
 }  // namespace
+
+bool is_pure_v2() { return exists(std::string(kRoot) + "/cgroup.controllers"); }
+
+Result<std::vector<Membership>> self_memberships() {
+    auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
+    std::vector<Membership> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) eol = text.size();
+        std::string line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+        if (c1 == std::string::npos || c2 == std::string::npos) continue;
+        out.push_back({line.substr(c1 + 1, c2 - c1 - 1), line.substr(c2 + 1)});
+    }
+    return out;
+}
 
 std::string Cgroup::dir_for(const std::string& ctrl) const {
     if (v2_) return dirs_.empty() ? "" : dirs_[0];

@@ -14,6 +14,16 @@
 
 namespace hako::cgroup {
 
+// One line of /proc/self/cgroup: "4:memory:/a/b" -> {"memory", "/a/b"};
+// the v2 line has no controllers.
+struct Membership {
+    std::string controllers;
+    std::string path;
+};
+Result<std::vector<Membership>> self_memberships();
+// Is /sys/fs/cgroup a pure cgroup v2 hierarchy?
+bool is_pure_v2();
+
 class Cgroup {
 public:
     // Create the container's cgroup. `spec_path` is linux.cgroupsPath:

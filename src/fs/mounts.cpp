@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "cgroup/cgroup.hpp"
 #include "fs/fs.hpp"
 #include "runtime/log.hpp"
 #include "sys/inroot.hpp"
@@ -105,15 +106,8 @@ namespace {
 Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsigned long flags,
                     const RootfsConfig& cfg, const std::string& what) {
     auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);
-    struct statfs_probe {
-        static bool is_v2() {
-            struct stat a{};
-            // cgroup2 at /sys/fs/cgroup has cgroup.controllers at its top.
-            return stat("/sys/fs/cgroup/cgroup.controllers", &a) == 0;
-        }
-    };
     unsigned long base = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
-    if (statfs_probe::is_v2()) {
+    if (cgroup::is_pure_v2()) {
         if (cfg.new_cgroup_ns)
             return sys::mount("cgroup2", sys::fd_path(target.get()).c_str(), "cgroup2", flags, nullptr,
                               what);
@@ -122,18 +116,7 @@ Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsi
     }
     HAKO_TRY(sys::mount("tmpfs", sys::fd_path(target.get()).c_str(), "tmpfs", base, "mode=755",
                         what + ": tmpfs"));
-    auto text = HAKO_TRY_CTX(sys::read_file("/proc/self/cgroup"), what);
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t eol = text.find('\n', pos);
-        if (eol == std::string::npos) eol = text.size();
-        std::string line = text.substr(pos, eol - pos);
-        pos = eol + 1;
-        size_t c1 = line.find(':');
-        size_t c2 = line.find(':', c1 + 1);
-        if (c1 == std::string::npos || c2 == std::string::npos) continue;
-        std::string ctrls = line.substr(c1 + 1, c2 - c1 - 1);
-        std::string path = line.substr(c2 + 1);
+    for (const auto& [ctrls, path] : HAKO_TRY_CTX(cgroup::self_memberships(), what)) {
         std::string name = ctrls.empty() ? "unified" : ctrls;
         if (name.rfind("name=", 0) == 0) name = name.substr(5);
         std::string host = "/sys/fs/cgroup/" + name;

@@ -1,7 +1,16 @@
 // config.json texts shared by the oci::Spec unit tests.
 #pragma once
 
+#include <string>
+
 namespace hako::test {
+
+// The config text with its first `from` replaced by `to`.
+inline std::string replace_first(std::string s, const std::string& from, const std::string& to) {
+    auto pos = s.find(from);
+    if (pos != std::string::npos) s.replace(pos, from.size(), to);
+    return s;
+}
 
 // Exactly what runc 1.1.5's `runc spec` prints.
 inline constexpr const char* kRuncSpec = R"({

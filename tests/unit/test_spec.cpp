@@ -22,11 +22,6 @@ using namespace hako::test;
 
 namespace {
 
-std::string replace_first(std::string s, const std::string& from, const std::string& to) {
-    auto pos = s.find(from);
-    if (pos != std::string::npos) s.replace(pos, from.size(), to);
-    return s;
-}
 
 // The error message of a failed parse ("" when it succeeded).
 std::string parse_error(std::string_view json) {

@@ -12,11 +12,6 @@ using namespace hako::test;
 
 namespace {
 
-std::string replace_first(std::string s, const std::string& from, const std::string& to) {
-    auto pos = s.find(from);
-    if (pos != std::string::npos) s.replace(pos, from.size(), to);
-    return s;
-}
 
 // A spec that passes validation: runc's default.
 Spec valid_spec() {
