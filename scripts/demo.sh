@@ -12,4 +12,6 @@ tests/fixtures/make-rootfs.sh "$bundle/rootfs" >/dev/null
 ./build/hako-runtime spec --bundle "$bundle"
 # A non-interactive process: print from inside the container.
 sed -i 's/"terminal": true/"terminal": false/; s/^\t\t\t"sh"$/\t\t\t"sh", "-c", "echo hello from $(hostname), pid $$; ps"/' "$bundle/config.json"
-exec ./build/hako-runtime run --bundle "$bundle" "demo-$$"
+grep -q '"echo hello from' "$bundle/config.json" || { echo "demo.sh: could not set process.args in $bundle/config.json" >&2; exit 1; }
+# Not exec: the EXIT trap removes the bundle afterwards. The exit status is the container's.
+./build/hako-runtime run --bundle "$bundle" "demo-$$"
