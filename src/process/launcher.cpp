@@ -64,10 +64,10 @@ Result<Launched> launch(const LaunchConfig& cfg) {
         // The cgroup namespace must be made after init is in its cgroup.
         if (cfg.cgroup) flags &= ~uint64_t(CLONE_NEWCGROUP);
         pid = HAKO_TRY(sys::clone_process(flags, &pidfd));
-    }
-    if (pid == 0) {
-        parent_end.reset();
-        container_init(cfg, plan, child_end.get());
+        if (pid == 0) {  // (inside the scope: init never ends the parent's Step)
+            parent_end.reset();
+            container_init(cfg, plan, child_end.get());
+        }
     }
     child_end.reset();
     ChildGuard guard(pid);
