@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -109,6 +110,10 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     }
 
     HAKO_TRY(ns::set_uts(spec));
+    if (spec.linux && spec.linux->personality_domain) {
+        unsigned long persona = *spec.linux->personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+        if (personality(persona) < 0) return sys_error("personality (linux.personality)");
+    }
     HAKO_TRY(security::apply_rlimits(process.rlimits));
 
     fs::RootfsConfig rc;
