@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/strings.hpp"
 #include "runtime/log.hpp"
 #include "sys/syscalls.hpp"
 
@@ -82,15 +83,10 @@ bool is_pure_v2() { return exists(std::string(kRoot) + "/cgroup.controllers"); }
 Result<std::vector<Membership>> self_memberships() {
     auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
     std::vector<Membership> out;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t eol = text.find('\n', pos);
-        if (eol == std::string::npos) eol = text.size();
-        std::string line = text.substr(pos, eol - pos);
-        pos = eol + 1;
+    for (auto line : split(text, '\n')) {
         size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
-        if (c1 == std::string::npos || c2 == std::string::npos) continue;
-        out.push_back({line.substr(c1 + 1, c2 - c1 - 1), line.substr(c2 + 1)});
+        if (c1 == std::string_view::npos || c2 == std::string_view::npos) continue;
+        out.push_back({std::string(line.substr(c1 + 1, c2 - c1 - 1)), std::string(line.substr(c2 + 1))});
     }
     return out;
 }
@@ -118,23 +114,14 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
             // Enable every available controller on the way down (not in the leaf).
             std::string ctl;
             if (auto avail = sys::read_file(std::string(kRoot) + "/cgroup.controllers")) {
-                size_t s = 0;
-                while (s < avail->size()) {
-                    size_t e = avail->find_first_of(" \n", s);
-                    if (e == std::string::npos) e = avail->size();
-                    if (e > s) ctl += (ctl.empty() ? "+" : " +") + avail->substr(s, e - s);
-                    s = e + 1;
-                }
+                if (!avail->empty() && avail->back() == '\n') avail->pop_back();
+                for (auto c : split(*avail, ' ')) ctl += (ctl.empty() ? "+" : " +") + std::string(c);
             }
             std::string cur = kRoot;
-            size_t s = 1;
-            while (s < rel.size()) {
-                size_t e = rel.find('/', s);
-                if (e == std::string::npos) e = rel.size();
+            for (auto comp : split(rel, '/')) {
                 if (!ctl.empty()) (void)sys::write_file(cur + "/cgroup.subtree_control", ctl);
-                cur = join_path(cur, rel.substr(s, e - s));
+                cur = join_path(cur, std::string(comp));
                 HAKO_TRY_CTX(mkdir_p(cur), "linux.cgroupsPath");
-                s = e + 1;
             }
             cg.dirs_.push_back(dir);
             break;
@@ -142,13 +129,7 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
         HAKO_TRY_CTX(mkdir_p(dir), "linux.cgroupsPath");
         if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(dir);
         cg.dirs_.push_back(dir);
-        size_t s = 0;
-        while (s <= h.controllers.size()) {
-            size_t e = h.controllers.find(',', s);
-            if (e == std::string::npos) e = h.controllers.size();
-            cg.by_ctrl_[h.controllers.substr(s, e - s)] = dir;
-            s = e + 1;
-        }
+        for (auto c : split(h.controllers, ',')) cg.by_ctrl_[std::string(c)] = dir;
     }
     return cg;
 }

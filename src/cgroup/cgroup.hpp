@@ -40,7 +40,6 @@ public:
     Status destroy() const;
 
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
-    [[nodiscard]] bool empty() const { return dirs_.empty(); }
 
 private:
     bool v2_ = false;

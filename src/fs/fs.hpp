@@ -46,6 +46,11 @@ Status enter_rootfs(const RootfsConfig& cfg);
 // After sysctls are written: masked paths, read-only paths, read-only root.
 Status finish_rootfs(const RootfsConfig& cfg);
 
+// The per-mount flags of the mount holding `fd` (MS_NOSUID ...): a remount
+// must keep those the kernel locked (a mount made in a less privileged user
+// namespace) and should keep the rest.
+unsigned long locked_flags(int fd);
+
 // Steps of setup_rootfs, exposed for tests.
 Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field, const RootfsConfig& cfg);
 Status create_devices(int rootfd, const RootfsConfig& cfg);

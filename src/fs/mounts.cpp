@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cgroup/cgroup.hpp"
+#include "common/strings.hpp"
 #include "fs/fs.hpp"
 #include "runtime/log.hpp"
 #include "sys/inroot.hpp"
@@ -18,22 +19,6 @@
 
 namespace hako::fs {
 namespace {
-
-// Flags the kernel locks on a mount made in a less privileged user namespace:
-// a remount must keep them.
-unsigned long locked_flags(int fd) {
-    struct statvfs sv{};
-    if (fstatvfs(fd, &sv) < 0) return 0;
-    unsigned long f = 0;
-    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
-    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
-    return f;
-}
 
 Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsigned long flags,
                     const RootfsConfig& cfg, const std::string& what);
@@ -99,6 +84,20 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
     return {};
 }
 
+unsigned long locked_flags(int fd) {
+    struct statvfs sv{};
+    if (fstatvfs(fd, &sv) < 0) return 0;
+    unsigned long f = 0;
+    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
 namespace {
 
 // A "cgroup" mount: cgroup2 on a v2 host; on v1, a tmpfs with one cgroup
@@ -149,14 +148,10 @@ Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsi
         // cpu,cpuacct -> also reachable as cpu and cpuacct
         if (name.find(',') != std::string::npos) {
             auto dir = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH | O_DIRECTORY), what);
-            size_t s = 0;
-            while (s <= name.size()) {
-                size_t e = name.find(',', s);
-                if (e == std::string::npos) e = name.size();
-                std::string link = name.substr(s, e - s);
+            for (auto piece : split(name, ',')) {
+                std::string link(piece);
                 if (symlinkat(name.c_str(), dir.get(), link.c_str()) < 0 && errno != EEXIST)
                     return sys_error(what + ": symlink " + link);
-                s = e + 1;
             }
         }
     }

@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "common/strings.hpp"
 #include "fs/fs.hpp"
 #include "runtime/log.hpp"
 #include "sys/inroot.hpp"
@@ -23,30 +23,16 @@ Status make_parent_private(const std::string& rootfs) {
     auto info = HAKO_TRY(sys::read_file("/proc/self/mountinfo"));
     std::string best;
     bool shared = false;
-    size_t pos = 0;
-    while (pos < info.size()) {
-        size_t eol = info.find('\n', pos);
-        if (eol == std::string::npos) eol = info.size();
-        std::string_view line(info.data() + pos, eol - pos);
-        pos = eol + 1;
-        // id parent major:minor root mountpoint options optional... - fstype ...
-        size_t f = 0, start = 0;
-        std::string_view mp, rest;
-        for (int i = 0; i < 5; ++i) {
-            start = f;
-            f = line.find(' ', f);
-            if (f == std::string_view::npos) break;
-            if (i == 4) mp = line.substr(start, f - start);
-            ++f;
-        }
-        if (mp.empty() || f == std::string_view::npos) continue;
-        rest = line.substr(f);
-        std::string m(mp);  // (octal escapes in paths with spaces are left as is)
+    for (auto line : split(info, '\n')) {
+        // id parent major:minor root mountpoint options [optional...] - fstype ...
+        auto f = split(line.substr(0, line.find(" - ")), ' ');
+        if (f.size() < 6) continue;
+        std::string m(f[4]);  // (octal escapes in paths with spaces are left as is)
         bool prefix = m == "/" || rootfs == m || rootfs.rfind(m + "/", 0) == 0;
         if (prefix && m.size() >= best.size()) {
             best = m;
-            size_t dash = rest.find(" - ");
-            shared = rest.substr(0, dash).find("shared:") != std::string_view::npos;
+            shared = false;
+            for (size_t k = 6; k < f.size(); ++k) shared = shared || f[k].starts_with("shared:");
         }
     }
     if (!best.empty() && shared)
@@ -116,30 +102,16 @@ Status readonly_paths(int rootfd, const std::vector<std::string>& paths) {
         HAKO_TRY(sys::mount(sys::fd_path(fd->get()).c_str(), sys::fd_path(fd->get()).c_str(), nullptr,
                             MS_BIND | MS_REC, nullptr, what));
         auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW), field);
-        struct statvfs sv{};
-        unsigned long keep = 0;
-        if (fstatvfs(mnt.get(), &sv) == 0) {
-            if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-            if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-            if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-        }
         HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
-                            MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr, what));
+                            MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(mnt.get()), nullptr, what));
     }
     return {};
 }
 
-Status readonly_root() {
+Status readonly_root(int rootfd) {
     log::Step step("read-only root");
-    struct statvfs sv{};
-    unsigned long keep = 0;
-    if (statvfs("/", &sv) == 0) {
-        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-    }
-    return sys::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr,
-                      "remount / read-only (root.readonly)");
+    return sys::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(rootfd),
+                      nullptr, "remount / read-only (root.readonly)");
 }
 
 bool binds_dev(const oci::Spec& spec) {
@@ -200,7 +172,7 @@ Status finish_rootfs(const RootfsConfig& cfg) {
         HAKO_TRY(readonly_paths(root.get(), spec.linux->readonly_paths));
         HAKO_TRY(mask_paths(root.get(), spec.linux->masked_paths));
     }
-    if (spec.root.readonly) HAKO_TRY(readonly_root());
+    if (spec.root.readonly) HAKO_TRY(readonly_root(root.get()));
     return {};
 }
 

@@ -126,9 +126,8 @@ Status set_uts(const oci::Spec& spec) {
 
 Status apply_sysctl(const std::map<std::string, std::string>& sysctl) {
     for (const auto& [key, value] : sysctl) {
-        std::string path = "/proc/sys/";
-        for (char c : key) path += (c == '.') ? '/' : c;
-        HAKO_TRY_CTX(sys::write_file(path, value), "linux.sysctl[\"" + key + "\"]");
+        HAKO_TRY_CTX(sys::write_file(oci::sysctl_proc_path(key), value),
+                     "linux.sysctl[\"" + key + "\"]");
     }
     return {};
 }

@@ -112,6 +112,28 @@ constexpr std::array<RlimitEntry, 16> kRlimits{{
 
 }  // namespace
 
+// runc's convertSysctlVariableToDotsSeparator: "net/ipv4/conf/eno2.100/rp_filter"
+// -> "net.ipv4.conf.eno2/100.rp_filter". A name whose first separator is '.'
+// is already in dotted form.
+std::string sysctl_dotted(std::string_view s) {
+    auto first = s.find_first_of("./");
+    if (first == std::string_view::npos || s[first] == '.') return std::string(s);
+    std::string out(s);
+    for (char& c : out) {
+        if (c == '.')
+            c = '/';
+        else if (c == '/')
+            c = '.';
+    }
+    return out;
+}
+
+std::string sysctl_proc_path(std::string_view key) {
+    std::string p = sysctl_dotted(key);
+    for (char& c : p) c = c == '.' ? '/' : c == '/' ? '.' : c;
+    return "/proc/sys/" + p;
+}
+
 const char* ns_type_name(NsType t) {
     for (const auto& e : kNamespaces)
         if (e.type == t) return e.name;

@@ -1,7 +1,5 @@
 // config.json -> oci::Spec: JSON accessors, the top level, process, mounts,
 // hooks. The linux section is in parse_linux.cpp.
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <limits>
@@ -11,7 +9,7 @@
 
 #include "oci/parse_util.hpp"
 #include "oci/spec.hpp"
-#include "sys/fd.hpp"
+#include "sys/syscalls.hpp"
 
 namespace hako::oci {
 
@@ -153,6 +151,12 @@ Result<Obj> Obj::from(const json& v, const std::string& path) {
     return Obj(v, path);
 }
 
+Result<std::string> required_string(const Obj& o, std::string_view key) {
+    const json* v = o.get(key);
+    if (!v) return path_error(o.sub(key), "required");
+    return as_string(*v, o.sub(key));
+}
+
 const json* Obj::get(std::string_view key) const {
     auto it = j_->find(key);
     if (it == j_->end() || it->is_null()) return nullptr;
@@ -199,9 +203,7 @@ Result<Capabilities> parse_capabilities(const json& v, const std::string& path) 
 Result<Rlimit> parse_rlimit(const json& v, const std::string& path) {
     auto o = HAKO_TRY(Obj::from(v, path));
     Rlimit r;
-    const json* type = o.get("type");
-    if (!type) return path_error(o.sub("type"), "required");
-    r.type = HAKO_TRY(as_string(*type, o.sub("type")));
+    r.type = HAKO_TRY(required_string(o, "type"));
     auto res = rlimit_from_name(r.type);
     if (!res) return path_error(o.sub("type"), fmt::format("unknown rlimit \"{}\"", r.type));
     r.resource = *res;
@@ -240,9 +242,7 @@ Result<Process> parse_process(const json& v, const std::string& path) {
 Result<Root> parse_root(const json& v, const std::string& path) {
     auto o = HAKO_TRY(Obj::from(v, path));
     Root r;
-    const json* p = o.get("path");
-    if (!p) return path_error(o.sub("path"), "required");
-    r.path = HAKO_TRY(as_string(*p, o.sub("path")));
+    r.path = HAKO_TRY(required_string(o, "path"));
     HAKO_FIELD(o, "readonly", r.readonly, as_bool);
     return r;
 }
@@ -262,9 +262,7 @@ Result<Mount> parse_mount(const json& v, const std::string& path) {
 Result<Hook> parse_hook(const json& v, const std::string& path) {
     auto o = HAKO_TRY(Obj::from(v, path));
     Hook h;
-    const json* p = o.get("path");
-    if (!p) return path_error(o.sub("path"), "required");
-    h.path = HAKO_TRY(as_string(*p, o.sub("path")));
+    h.path = HAKO_TRY(required_string(o, "path"));
     HAKO_FIELD(o, "args", h.args, as_string_array);
     HAKO_FIELD(o, "env", h.env, as_string_array);
     HAKO_FIELD(o, "timeout", h.timeout, as_int);
@@ -314,9 +312,7 @@ Result<Spec> parse_spec(std::string_view json_text) {
     auto o = HAKO_TRY(Obj::from(doc, ""));
 
     Spec s;
-    const json* ver = o.get("ociVersion");
-    if (!ver) return path_error("ociVersion", "required");
-    s.oci_version = HAKO_TRY(as_string(*ver, "ociVersion"));
+    s.oci_version = HAKO_TRY(required_string(o, "ociVersion"));
     HAKO_FIELD(o, "process", s.process, parse_process);
     HAKO_FIELD(o, "root", s.root, parse_root);
     HAKO_FIELD(o, "hostname", s.hostname, as_string);
@@ -330,21 +326,9 @@ Result<Spec> parse_spec(std::string_view json_text) {
 }
 
 Result<Spec> load_spec(const std::string& config_path) {
-    const std::string what = "read config `" + config_path + "`";
-    UniqueFd fd(::open(config_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return sys_error(what);
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return sys_error(what);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-    }
-    return parse_spec(text);
+    auto text = sys::read_file(config_path);
+    if (!text) return sys_error("read config `" + config_path + "`", text.error().err);
+    return HAKO_TRY_CTX(parse_spec(*text), config_path);
 }
 
 }  // namespace hako::oci

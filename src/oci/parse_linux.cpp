@@ -12,13 +12,6 @@ namespace hako::oci::parse_detail {
 
 namespace {
 
-// Read a required string field.
-Result<std::string> required_string(const Obj& o, std::string_view key) {
-    const json* v = o.get(key);
-    if (!v) return path_error(o.sub(key), "required");
-    return as_string(*v, o.sub(key));
-}
-
 Result<Namespace> parse_namespace(const json& v, const std::string& path) {
     auto o = HAKO_TRY(Obj::from(v, path));
     Namespace ns;

@@ -60,6 +60,9 @@ private:
     std::string path_;
 };
 
+// A string field that must be present: "<path>: required" otherwise.
+Result<std::string> required_string(const Obj& o, std::string_view key);
+
 // Map each element of a JSON array with `fn(elem, "path[i]") -> Result<T>`.
 template <class T, class F>
 Result<std::vector<T>> map_array(const json& v, const std::string& path, F&& fn) {

@@ -205,7 +205,7 @@ struct Spec {
 // Unknown fields are ignored.
 Result<Spec> parse_spec(std::string_view json_text);
 
-// Read and parse <bundle>/config.json.
+// Read and parse <bundle>/config.json; parse errors are prefixed with its path.
 Result<Spec> load_spec(const std::string& config_path);
 
 // Semantic checks after parsing, as runc's libcontainer/configs/validate:
@@ -227,5 +227,9 @@ std::optional<int> capability_from_name(std::string_view name);  // "CAP_CHOWN" 
 const char* capability_name(int cap);            // 0 -> "CAP_CHOWN"; nullptr if unknown
 int capability_last();                           // highest known capability number
 std::optional<int> rlimit_from_name(std::string_view name);      // "RLIMIT_NOFILE"
+// A sysctl name in dotted form (runc's rule: "net/ipv4/conf/eno2.100/rp_filter"
+// -> "net.ipv4.conf.eno2/100.rp_filter"), and its file under /proc/sys.
+std::string sysctl_dotted(std::string_view name);
+std::string sysctl_proc_path(std::string_view name);
 
 }  // namespace hako::oci

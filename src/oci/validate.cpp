@@ -29,22 +29,6 @@ const Namespace* find_ns(const Linux* l, NsType t) {
     return nullptr;
 }
 
-// runc's convertSysctlVariableToDotsSeparator: "net/ipv4/conf/eno2.100/rp_filter"
-// -> "net.ipv4.conf.eno2/100.rp_filter". A name whose first separator is '.'
-// is already in dotted form.
-std::string sysctl_dotted(std::string_view s) {
-    auto first = s.find_first_of("./");
-    if (first == std::string_view::npos || s[first] == '.') return std::string(s);
-    std::string out(s);
-    for (char& c : out) {
-        if (c == '.')
-            c = '/';
-        else if (c == '/')
-            c = '.';
-    }
-    return out;
-}
-
 // Is the namespace file at `path` the network namespace we are in?
 Result<bool> is_host_netns(const std::string& path) {
     struct stat self {}, other {};

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.hpp"
+#include "common/scope.hpp"
+#include "common/strings.hpp"
 #include "oci/spec.hpp"
 #include "process/exec_stub.hpp"
 #include "process/launcher.hpp"
@@ -31,45 +33,22 @@ Result<std::string> real_path(const std::string& p, const std::string& what) {
     return out;
 }
 
-Status write_pid_file(const std::string& path, pid_t pid) {
-    std::string tmp = path + ".tmp";
-    std::string text = std::to_string(pid);
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return sys_error("write the pid file `" + tmp + "` (--pid-file)");
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        return sys_error("write the pid file `" + tmp + "` (--pid-file)");
-    fd.reset();
-    if (rename(tmp.c_str(), path.c_str()) < 0) {
-        int e = errno;
-        unlink(tmp.c_str());
-        return sys_error("rename the pid file to `" + path + "` (--pid-file)", e);
-    }
-    return {};
+// A pidfd of the container's init, if that process still is it (its pid not
+// reused: the start time matches, checked with the pidfd held).
+Result<UniqueFd> open_init(const ContainerState& st) {
+    auto pidfd = sys::pidfd_open(st.pid);
+    if (!pidfd || process_start_time(st.pid) != st.pid_start)
+        return error("container `" + st.id + "` is not running");
+    return pidfd;
 }
-
-// Removes a half-made container's state directory unless released.
-struct DirGuard {
-    ContainerDir* dir;
-    ~DirGuard() {
-        if (dir) (void)dir->remove();
-    }
-};
-
-// Removes a half-made container's cgroup unless released.
-struct CgroupGuard {
-    const cgroup::Cgroup* cg;
-    ~CgroupGuard() {
-        if (cg) (void)cg->destroy();
-    }
-};
 
 // Let init exec: open the exec fifo for reading (init is blocked opening it
 // for writing), take its byte, remove the fifo.
-Status release_init(const ContainerDir& dir, pid_t pid) {
+Status release_init(const ContainerDir& dir, const ContainerState& st) {
     log::Step step("start: release init through the exec fifo");
     UniqueFd fifo(::openat(dir.fd(), proc::kExecFifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) return sys_error("open the exec fifo in `" + dir.path() + "`");
-    auto pidfd = HAKO_TRY(sys::pidfd_open(pid));
+    auto pidfd = HAKO_TRY(open_init(st));
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
     for (;;) {
         int n = poll(fds, 2, -1);
@@ -93,9 +72,7 @@ void wait_gone(pid_t pid, int pidfd) {
 }
 
 Status signal_init(const ContainerState& st, int sig) {
-    auto pidfd = HAKO_TRY(sys::pidfd_open(st.pid));
-    // Re-check identity with the pidfd held: the pid can't be reused now.
-    if (process_start_time(st.pid) != st.pid_start) return error("container `" + st.id + "` is not running");
+    auto pidfd = HAKO_TRY(open_init(st));
     return sys::pidfd_send_signal(pidfd.get(), sig);
 }
 
@@ -123,12 +100,11 @@ Status signal_all(const ContainerState& st, int sig) {
 
 }  // namespace
 
-Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
+Result<ContainerState> create(const StateStore& store, const CreateOptions& opts) {
     log::Step total("create");
     std::string bundle = HAKO_TRY(real_path(opts.bundle, "bundle"));
-    std::string config_path = bundle + "/config.json";
-    auto text = HAKO_TRY(sys::read_file(config_path));
-    auto spec = HAKO_TRY_CTX(oci::parse_spec(text), config_path);
+    const std::string config_path = bundle + "/config.json";
+    auto spec = HAKO_TRY(oci::load_spec(config_path));
     HAKO_TRY_CTX(oci::validate_spec(spec), config_path);
     std::string root = spec.root.path;
     if (root.empty() || root[0] != '/') root = bundle + "/" + root;
@@ -145,14 +121,13 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
     }
 
     auto dir = HAKO_TRY(store.create(opts.id));
-    DirGuard guard{&dir};
+    ScopeExit remove_dir([&dir] { (void)dir.remove(); });
     auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
-    CgroupGuard cg_guard{&cg};
+    ScopeExit remove_cgroup([&cg] { (void)cg.destroy(); });
     if (spec.linux && spec.linux->resources) HAKO_TRY(cg.apply(*spec.linux->resources));
     if (mkfifoat(dir.fd(), proc::kExecFifo, 0622) < 0 ||
         fchmodat(dir.fd(), proc::kExecFifo, 0622, 0) < 0)
         return sys_error("create the exec fifo in `" + dir.path() + "`");
-    HAKO_TRY(dir.save_config(text));
 
     proc::LaunchConfig lc;
     lc.spec = &spec;
@@ -179,15 +154,16 @@ Result<pid_t> create(const StateStore& store, const CreateOptions& opts) {
     st.annotations = spec.annotations;
     st.cgroup_dirs = cg.dirs();
     auto saved = dir.save(st);
-    if (saved && !opts.pid_file.empty()) saved = write_pid_file(opts.pid_file, launched.pid);
+    if (saved && !opts.pid_file.empty())
+        saved = sys::write_file_atomic(AT_FDCWD, opts.pid_file, std::to_string(launched.pid));
     if (!saved) {
         ::kill(launched.pid, SIGKILL);
         waitpid(launched.pid, nullptr, 0);
         return std::unexpected(std::move(saved).error());
     }
-    guard.dir = nullptr;
-    cg_guard.cg = nullptr;
-    return launched.pid;
+    remove_dir.release();
+    remove_cgroup.release();
+    return st;
 }
 
 Status start(const StateStore& store, const std::string& id) {
@@ -197,7 +173,7 @@ Status start(const StateStore& store, const std::string& id) {
     if (status != ContainerStatus::Created)
         return error("container `" + id + "` is " + status_name(status) +
                      ", not created: only a created container can be started");
-    return release_init(dir, st.pid);
+    return release_init(dir, st);
 }
 
 Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
@@ -207,7 +183,8 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
     sigemptyset(&forward);
     for (int s : kForward) sigaddset(&forward, s);
 
-    pid_t pid = HAKO_TRY(create(store, opts));
+    auto created = HAKO_TRY(create(store, opts));
+    pid_t pid = created.pid;
     auto fail = [&](Error e) -> Result<int> {
         ::kill(pid, SIGKILL);
         waitpid(pid, nullptr, 0);
@@ -218,13 +195,13 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
     {
         auto dir = store.open(opts.id);
         if (!dir) return fail(std::move(dir).error());
-        auto st = release_init(*dir, pid);
+        auto st = release_init(*dir, created);
         if (!st) return fail(std::move(st).error());
     }
     if (detach) return 0;
 
     UniqueFd sfd(signalfd(-1, &forward, SFD_CLOEXEC));
-    auto pidfd = sys::pidfd_open(pid);
+    auto pidfd = open_init(created);
     int status = 0;
     if (sfd && pidfd) {
         pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
@@ -285,8 +262,7 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
             return error("container `" + id + "` is " + status_name(status) +
                          ": stop it first, or delete --force");
         if (status != ContainerStatus::Stopped) {
-            auto pidfd = sys::pidfd_open(st->pid);
-            if (pidfd && process_start_time(st->pid) == st->pid_start) {
+            if (auto pidfd = open_init(*st)) {
                 (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
                 wait_gone(st->pid, pidfd->get());
             }

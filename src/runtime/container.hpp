@@ -22,8 +22,9 @@ struct CreateOptions {
     int preserve_fds = 0;
 };
 
-// create: the container's init set up and waiting for start. Returns its pid.
-Result<pid_t> create(const StateStore& store, const CreateOptions& opts);
+// create: the container's init set up and waiting for start. Returns the
+// state it recorded.
+Result<ContainerState> create(const StateStore& store, const CreateOptions& opts);
 Status start(const StateStore& store, const std::string& id);
 // run: create + start; in the foreground, wait and return the exit status
 // (128+N for a signal) and delete the container; detached, return 0.

@@ -1,24 +1,14 @@
 #include "runtime/log.hpp"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.hpp"
+
 namespace hako::log {
 namespace {
 Options g_opts;
-
-std::string rfc3339_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
 
 const char* level_name(Level l) {
     switch (l) {
@@ -38,13 +28,13 @@ void write(Level level, std::string_view msg) {
     if (level == Level::Debug && !g_opts.debug) return;
     std::string line;
     if (g_opts.json) {
-        nlohmann::json j{{"level", level_name(level)}, {"msg", msg}, {"time", rfc3339_now()}};
+        nlohmann::json j{{"level", level_name(level)}, {"msg", msg}, {"time", now_rfc3339()}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else if (g_opts.fd == 2 && level == Level::Error) {
         line = "hako-runtime: ";
         line += msg;
     } else {
-        line = fmt::format("{} [{}] {}", rfc3339_now(), level_name(level), msg);
+        line = fmt::format("{} [{}] {}", now_rfc3339(), level_name(level), msg);
     }
     line += '\n';
     // One write per line so concurrent writers (parent and init) don't interleave.

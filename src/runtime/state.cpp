@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -14,30 +13,6 @@
 namespace hako::runtime {
 namespace {
 constexpr const char* kStateFile = "state.json";
-constexpr const char* kConfigFile = "config.json";
-
-Status write_atomic(int dirfd, const std::string& dirpath, const char* name, std::string_view data) {
-    std::string tmp = std::string(".") + name + ".tmp";
-    UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) return sys_error("write `" + dirpath + "/" + name + "`");
-    if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-        return sys_error("write `" + dirpath + "/" + name + "`");
-    fd.reset();
-    if (renameat(dirfd, tmp.c_str(), dirfd, name) < 0)
-        return sys_error("rename `" + dirpath + "/" + name + "`");
-    return {};
-}
-
-Result<std::string> read_at(int dirfd, const std::string& dirpath, const char* name) {
-    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
-    if (!fd) return sys_error("read `" + dirpath + "/" + name + "`");
-    std::string out;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    if (n < 0) return sys_error("read `" + dirpath + "/" + name + "`");
-    return out;
-}
 
 // Take the container's lock (waiting for other commands on the same id).
 Result<UniqueFd> take_lock(int dirfd, const std::string& dirpath) {
@@ -101,11 +76,12 @@ Status ContainerDir::save(const ContainerState& st) const {
                      {"rootfs", st.rootfs},          {"pid", st.pid},       {"pidStart", st.pid_start},
                      {"created", st.created},        {"owner", st.owner},   {"annotations", st.annotations},
                      {"cgroupDirs", st.cgroup_dirs}};
-    return write_atomic(fd_.get(), path_, kStateFile, j.dump());
+    HAKO_TRY_CTX(sys::write_file_atomic(fd_.get(), kStateFile, j.dump()), "`" + path_ + "`");
+    return {};
 }
 
 Result<ContainerState> ContainerDir::load() const {
-    auto text = HAKO_TRY(read_at(fd_.get(), path_, kStateFile));
+    auto text = HAKO_TRY_CTX(sys::read_file(kStateFile, fd_.get()), "`" + path_ + "`");
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return error("`" + path_ + "/state.json`: corrupt");
     ContainerState st;
@@ -125,12 +101,6 @@ Result<ContainerState> ContainerDir::load() const {
             if (v.is_string()) st.annotations[k] = v.get<std::string>();
     return st;
 }
-
-Status ContainerDir::save_config(std::string_view json) const {
-    return write_atomic(fd_.get(), path_, kConfigFile, json);
-}
-
-Result<std::string> ContainerDir::load_config() const { return read_at(fd_.get(), path_, kConfigFile); }
 
 bool ContainerDir::has_exec_fifo() const {
     struct stat st{};
@@ -219,17 +189,6 @@ ContainerStatus status_of(const ContainerState& st, const ContainerDir& dir) {
     if (start == 0 || zombie || start != st.pid_start) return ContainerStatus::Stopped;
     if (dir.has_exec_fifo()) return ContainerStatus::Created;
     return ContainerStatus::Running;
-}
-
-std::string now_rfc3339() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
 }
 
 }  // namespace hako::runtime

@@ -43,9 +43,6 @@ public:
 
     Status save(const ContainerState& st) const;
     [[nodiscard]] Result<ContainerState> load() const;
-    // The spec as created (config.json is copied: later edits of the bundle don't count).
-    Status save_config(std::string_view json) const;
-    [[nodiscard]] Result<std::string> load_config() const;
     [[nodiscard]] bool has_exec_fifo() const;
     // Removes the directory and everything in it.
     Status remove();
@@ -79,6 +76,5 @@ ContainerStatus status_of(const ContainerState& st, const ContainerDir& dir);
 // Field 22 of /proc/<pid>/stat; 0 if the process is gone. `zombie` set if it is one.
 uint64_t process_start_time(pid_t pid, bool* zombie = nullptr);
 
-std::string now_rfc3339();
 
 }  // namespace hako::runtime

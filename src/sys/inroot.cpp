@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "common/strings.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::sys {
@@ -53,14 +54,8 @@ Result<UniqueFd> walk_in_root(int rootfd, std::string_view path, int flags) {
             if (!target.empty() && target[0] == '/') stack.clear();
             // Replace this component by the link's components (raw, so ".." walks).
             std::vector<std::string> rest;
-            size_t start = 0;
-            while (start <= target.size()) {
-                size_t end = target.find('/', start);
-                if (end == std::string::npos) end = target.size();
-                std::string c = target.substr(start, end - start);
-                if (!c.empty() && c != ".") rest.push_back(c);
-                start = end + 1;
-            }
+            for (auto c : split(target, '/'))
+                if (c != ".") rest.emplace_back(c);
             todo.erase(todo.begin(), todo.begin() + static_cast<long>(i) + 1);
             todo.insert(todo.begin(), rest.begin(), rest.end());
             i = 0;
@@ -90,17 +85,12 @@ void set_openat2_disabled(bool disabled) { g_openat2_disabled = disabled; }
 
 std::vector<std::string> clean_components(std::string_view path) {
     std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= path.size()) {
-        size_t end = path.find('/', start);
-        if (end == std::string_view::npos) end = path.size();
-        std::string_view c = path.substr(start, end - start);
+    for (auto c : split(path, '/')) {
         if (c == "..") {
             if (!out.empty()) out.pop_back();
-        } else if (!c.empty() && c != ".") {
+        } else if (c != ".") {
             out.emplace_back(c);
         }
-        start = end + 1;
     }
     return out;
 }

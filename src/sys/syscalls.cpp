@@ -96,8 +96,26 @@ Status write_file(const std::string& path, std::string_view content) {
     return {};
 }
 
-Result<std::string> read_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+Status write_file_atomic(int dirfd, const std::string& path, std::string_view content) {
+    std::string tmp = path + ".tmp";
+    UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return sys_error("write `" + tmp + "`");
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+        int e = errno;
+        unlinkat(dirfd, tmp.c_str(), 0);
+        return sys_error("write `" + tmp + "`", e);
+    }
+    fd.reset();
+    if (renameat(dirfd, tmp.c_str(), dirfd, path.c_str()) < 0) {
+        int e = errno;
+        unlinkat(dirfd, tmp.c_str(), 0);
+        return sys_error("rename `" + tmp + "` to `" + path + "`", e);
+    }
+    return {};
+}
+
+Result<std::string> read_file(const std::string& path, int dirfd) {
+    UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd) return sys_error("open `" + path + "`");
     std::string out;
     char buf[4096];

@@ -1,6 +1,7 @@
 // Thin wrappers over the syscalls glibc 2.36 lacks or that we want as Result.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -33,9 +34,12 @@ Status close_fds_from(int first, bool cloexec_only);
 Status mount(const char* source, const char* target, const char* fstype, unsigned long flags,
              const void* data, std::string_view what);
 
-// Write a whole small file (proc/sys files) at dirfd-relative path.
+// Write a whole small file (proc, sys and cgroup files) in one write.
 Status write_file(const std::string& path, std::string_view content);
-Result<std::string> read_file(const std::string& path);
+// Replace `path` (relative to dirfd) atomically: a temporary file, then rename.
+Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
+// Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).
+Result<std::string> read_file(const std::string& path, int dirfd = AT_FDCWD);
 
 // "/proc/self/fd/N": the path form of an fd (for mount targets).
 std::string fd_path(int fd);

@@ -14,7 +14,7 @@ namespace hako::cli {
 int fail(const Error& e) {
     std::string msg = e.what();
     log::write(log::Level::Error, msg);
-    if (log::options().fd != 2 || log::options().json) {
+    if (log::options().fd != 2) {  // the log is a file: stderr gets the message too
         std::string line = "hako-runtime: " + msg + "\n";
         (void)!::write(2, line.data(), line.size());
     }

@@ -1,0 +1,17 @@
+// Small string helpers shared by the parsers of kernel files and paths.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hako {
+
+// Split on `sep`, dropping empty pieces: split("a::b:", ':') -> {"a", "b"}.
+// The views point into `s`.
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// The current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T01:02:03.000000004Z").
+std::string now_rfc3339();
+
+}  // namespace hako
