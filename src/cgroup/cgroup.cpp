@@ -50,14 +50,6 @@ std::string join_path(const std::string& a, const std::string& b) {
     return out;
 }
 
-Status mkdir_p(const std::string& path) {
-    if (exists(path)) return {};
-    size_t slash = path.rfind('/');
-    if (slash > 0) HAKO_TRY(mkdir_p(path.substr(0, slash)));
-    if (mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return sys_error("mkdir `" + path + "`");
-    return {};
-}
-
 // cpuset v1: a new cgroup starts with no cpus/mems; copy the parent's.
 void inherit_cpuset(const std::string& dir) {
     for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
@@ -121,12 +113,12 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
             for (auto comp : split(rel, '/')) {
                 if (!ctl.empty()) (void)sys::write_file(cur + "/cgroup.subtree_control", ctl);
                 cur = join_path(cur, std::string(comp));
-                HAKO_TRY_CTX(mkdir_p(cur), "linux.cgroupsPath");
+                HAKO_TRY_CTX(sys::mkdir_all(cur, 0755), "linux.cgroupsPath");
             }
             cg.dirs_.push_back(dir);
             break;
         }
-        HAKO_TRY_CTX(mkdir_p(dir), "linux.cgroupsPath");
+        HAKO_TRY_CTX(sys::mkdir_all(dir, 0755), "linux.cgroupsPath");
         if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(dir);
         cg.dirs_.push_back(dir);
         for (auto c : split(h.controllers, ',')) cg.by_ctrl_[std::string(c)] = dir;

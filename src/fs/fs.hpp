@@ -18,6 +18,7 @@ struct MountOptions {
     uint64_t attr_set = 0;                // recursive attributes (rro, rnosuid...) for mount_setattr
     uint64_t attr_clr = 0;
     std::string data;                     // everything else, comma-joined (fs options)
+    bool tmpcopyup = false;               // tmpfs starts with the directory's contents
 };
 
 // Parse mounts[i].options; `field` names it in errors.
@@ -50,6 +51,10 @@ Status finish_rootfs(const RootfsConfig& cfg);
 // must keep those the kernel locked (a mount made in a less privileged user
 // namespace) and should keep the rest.
 unsigned long locked_flags(int fd);
+
+// Copy the contents of src_dir into dst_dir (files, directories, symlinks,
+// device nodes; owners and modes kept).
+Status copy_tree(int src_dir, int dst_dir);
 
 // Steps of setup_rootfs, exposed for tests.
 Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field, const RootfsConfig& cfg);

@@ -103,7 +103,11 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
             break;
         }
         if (done) continue;
-        if (opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap")
+        if (opt == "tmpcopyup") {
+            o.tmpcopyup = true;
+            continue;
+        }
+        if (opt == "idmap" || opt == "ridmap")
             return error(field + "[" + std::to_string(i) + "]: mount option \"" + std::string(opt) +
                          "\" is not supported yet");
         if (!o.data.empty()) o.data += ',';

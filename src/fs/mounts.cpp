@@ -63,8 +63,29 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
             if (self && fstat(self->get(), &st) == 0 && !S_ISDIR(st.st_mode))
                 return error(what + ": destination must be a directory, not a symlink");
         }
-        HAKO_TRY(sys::mount(m.source.c_str(), sys::fd_path(target.get()).c_str(), m.type.c_str(),
-                            opts.flags, opts.data.empty() ? nullptr : opts.data.c_str(), what));
+        if (opts.tmpcopyup && m.type != "tmpfs")
+            return error(field + ".options: tmpcopyup needs a tmpfs mount");
+        // tmpcopyup: keep a handle on the directory underneath, mount
+        // read-write, copy, then make the mount what the options say.
+        UniqueFd under;
+        if (opts.tmpcopyup) {
+            under.reset(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!under) return sys_error(what + ": open the directory under the tmpfs");
+        }
+        unsigned long first = opts.tmpcopyup ? opts.flags & ~static_cast<unsigned long>(MS_RDONLY)
+                                             : opts.flags;
+        HAKO_TRY(sys::mount(m.source.c_str(), sys::fd_path(target.get()).c_str(), m.type.c_str(), first,
+                            opts.data.empty() ? nullptr : opts.data.c_str(), what));
+        if (opts.tmpcopyup) {
+            auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH | O_DIRECTORY), what);
+            UniqueFd top(::openat(mnt.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!top) return sys_error(what + ": open the new tmpfs");
+            HAKO_TRY_CTX(copy_tree(under.get(), top.get()), what + ": tmpcopyup");
+            if (opts.flags & MS_RDONLY)
+                HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                                    MS_REMOUNT | opts.flags, opts.data.empty() ? nullptr : opts.data.c_str(),
+                                    what + ": remount read-only"));
+        }
     }
 
     if (!opts.propagation.empty() || opts.attr_set || opts.attr_clr) {

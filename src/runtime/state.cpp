@@ -115,8 +115,7 @@ Status ContainerDir::remove() {
 
 Result<ContainerDir> StateStore::create(const std::string& id) const {
     HAKO_TRY(validate_id(id));
-    if (mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST)
-        return sys_error("create the state root `" + root_ + "` (--root)");
+    HAKO_TRY_CTX(sys::mkdir_all(root_, 0711), "create the state root (--root)");
     std::string path = root_ + "/" + id;
     if (mkdir(path.c_str(), 0711) < 0) {
         if (errno == EEXIST) return error("container `" + id + "` already exists");

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -83,6 +84,15 @@ Status close_fds_from(int first, bool cloexec_only) {
 Status mount(const char* source, const char* target, const char* fstype, unsigned long flags,
              const void* data, std::string_view what) {
     if (::mount(source, target, fstype, flags, data) < 0) return sys_error(std::string(what));
+    return {};
+}
+
+Status mkdir_all(const std::string& path, mode_t mode) {
+    struct stat st{};
+    if (path.empty() || stat(path.c_str(), &st) == 0) return {};
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) HAKO_TRY(mkdir_all(path.substr(0, slash), mode));
+    if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) return sys_error("mkdir `" + path + "`");
     return {};
 }
 

@@ -34,6 +34,9 @@ Status close_fds_from(int first, bool cloexec_only);
 Status mount(const char* source, const char* target, const char* fstype, unsigned long flags,
              const void* data, std::string_view what);
 
+// mkdir -p on the host (not inside a rootfs: see inroot.hpp for that).
+Status mkdir_all(const std::string& path, mode_t mode);
+
 // Write a whole small file (proc, sys and cgroup files) in one write.
 Status write_file(const std::string& path, std::string_view content);
 // Replace `path` (relative to dirfd) atomically: a temporary file, then rename.

@@ -214,5 +214,18 @@ TEST_F(Lifecycle, Spec) {
     EXPECT_TRUE(path_exists(other / "config.json"));
 }
 
+// --root is created with its parents, as runc does (containerd passes
+// /run/containerd/runc/<namespace> before it exists).
+TEST_F(Lifecycle, StateRootIsCreatedWithItsParents) {
+    Bundle b({"true"});
+    b.write();
+    std::string root = rt.root() + "/a/b/c";
+    std::string id = rt.new_id("nested-root");
+    auto r = run_command({rt.binary(), "--root", root, "run", "--bundle", b.dir(), id});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(path_exists(root));
+    EXPECT_FALSE(path_exists(root + "/" + id));
+}
+
 }  // namespace
 }  // namespace hako::test

@@ -196,5 +196,27 @@ TEST_F(Mounts, LinuxDevicesAreCreated) {
     EXPECT_FALSE(path_exists(fixture_rootfs() + "/dev/mynull"));
 }
 
+// tmpcopyup (crun's and Podman's option): the tmpfs starts with what the
+// directory under it held; writes go to the tmpfs, never to the rootfs.
+TEST_F(Mounts, TmpfsTmpcopyupStartsWithTheDirectorysContents) {
+    Bundle b;
+    b.add_mount({{"destination", "/etc"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                 {"options", {"nosuid", "nodev", "tmpcopyup"}}});
+    b.add_mount({{"destination", "/bin"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                 {"options", {"ro", "tmpcopyup"}}});
+    b.script(
+        "head -n 1 /etc/passwd; "
+        "echo new > /etc/new && cat /etc/new; "
+        "if touch /bin/x 2>/dev/null; then echo bin-writable; else echo bin-ro; fi; "
+        "echo ===; cat /proc/self/mountinfo");
+    auto r = run(b);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto parts = r.out.substr(0, r.out.find("==="));
+    EXPECT_EQ(lines(parts), (std::vector<std::string>{"root:x:0:0:root:/root:/bin/sh", "new", "bin-ro"})) << r;
+    std::string mi = r.out.substr(r.out.find("===") + 3);
+    EXPECT_TRUE(has_option(mount_options(mi, "/bin"), "ro")) << mi;
+    EXPECT_FALSE(path_exists(b.rootfs() + "/etc/new"));
+}
+
 }  // namespace
 }  // namespace hako::test
