@@ -50,13 +50,19 @@ std::string join_path(const std::string& a, const std::string& b) {
     return out;
 }
 
-// cpuset v1: a new cgroup starts with no cpus/mems; copy the parent's.
-void inherit_cpuset(const std::string& dir) {
-    for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        std::string parent = dir.substr(0, dir.rfind('/'));
-        auto v = sys::read_file(parent + "/" + f);
-        auto mine = sys::read_file(dir + "/" + f);
-        if (v && mine && (mine->empty() || *mine == "\n")) (void)sys::write_file(dir + "/" + f, *v);
+// cpuset v1: a new cgroup starts with no cpus/mems (and takes no task):
+// give every level from the hierarchy's root down to `dir` its parent's.
+void inherit_cpuset(const std::string& mount, const std::string& dir) {
+    std::string cur = mount;
+    const std::string below = dir.substr(mount.size());  // (split's views point into it)
+    for (auto comp : split(below, '/')) {
+        std::string parent = cur;
+        cur += "/" + std::string(comp);
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+            auto mine = sys::read_file(cur + "/" + f);
+            if (!mine || !(mine->empty() || *mine == "\n")) continue;
+            if (auto v = sys::read_file(parent + "/" + f)) (void)sys::write_file(cur + "/" + f, *v);
+        }
     }
 }
 
@@ -119,7 +125,7 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
             break;
         }
         HAKO_TRY_CTX(sys::mkdir_all(dir, 0755), "linux.cgroupsPath");
-        if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(dir);
+        if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(h.mount, dir);
         cg.dirs_.push_back(dir);
         for (auto c : split(h.controllers, ',')) cg.by_ctrl_[std::string(c)] = dir;
     }
