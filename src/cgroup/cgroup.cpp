@@ -1,8 +1,12 @@
 #include "cgroup/cgroup.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <string>
 
 #include "common/strings.hpp"
@@ -13,6 +17,7 @@ namespace hako::cgroup {
 namespace {
 
 constexpr const char* kRoot = "/sys/fs/cgroup";
+constexpr const char* kUnified = "/sys/fs/cgroup/unified";  // hybrid hosts' v2 hierarchy
 
 struct Hierarchy {
     std::string controllers;  // "cpu,cpuacct"; empty for v2
@@ -25,20 +30,24 @@ bool exists(const std::string& p) {
     return stat(p.c_str(), &st) == 0;
 }
 
-// The hierarchies this process is in, from /proc/self/cgroup.
-Result<std::vector<Hierarchy>> hierarchies() {
+// The hierarchies this process is in, from /proc/self/cgroup: the one v2
+// hierarchy on a pure v2 host; else every v1 hierarchy of controllers (not
+// the named ones) and, on a hybrid host, the unified one last.
+Result<std::vector<Hierarchy>> hierarchies(bool v2) {
     std::vector<Hierarchy> out;
-    bool v2 = is_pure_v2();
+    std::optional<Hierarchy> unified;
     for (auto& [ctrls, own] : HAKO_TRY(self_memberships())) {
-        if (v2) {
-            if (ctrls.empty()) out.push_back({"", kRoot, own});
+        if (ctrls.empty()) {
+            if (v2) out.push_back({"", kRoot, own});
+            else if (exists(std::string(kUnified) + "/cgroup.controllers")) unified = Hierarchy{"", kUnified, own};
             continue;
         }
-        if (ctrls.empty() || ctrls.rfind("name=", 0) == 0) continue;  // v1 only; no named ones
+        if (v2 || ctrls.rfind("name=", 0) == 0) continue;
         std::string mount = std::string(kRoot) + "/" + ctrls;
         if (!exists(mount)) continue;
         out.push_back({ctrls, mount, own});
     }
+    if (unified) out.push_back(*unified);
     return out;
 }
 
@@ -48,6 +57,11 @@ std::string join_path(const std::string& a, const std::string& b) {
     out += (b.size() && b[0] == '/') ? b.substr(1) : b;
     while (out.size() > 1 && out.back() == '/') out.pop_back();
     return out;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
 }
 
 // cpuset v1: a new cgroup starts with no cpus/mems (and takes no task):
@@ -66,12 +80,81 @@ void inherit_cpuset(const std::string& mount, const std::string& dir) {
     }
 }
 
-Status write(const std::string& dir, const std::string& file, const std::string& value,
-             const std::string& field) {
-    if (dir.empty()) return error(field + ": the host has no such cgroup controller");
-    log::debug("cgroup: {}/{} = {}", dir, file, value);
-    HAKO_TRY_CTX(sys::write_file(dir + "/" + file, value), field);
+// A v2 hierarchy: create `rel` below `mount`, enabling on the way down every
+// controller each level offers (never in the leaf: it holds processes).
+Status make_v2_path(const std::string& mount, const std::string& rel) {
+    std::string cur = mount;
+    for (auto comp : split(rel, '/')) {
+        if (auto avail = sys::read_file(cur + "/cgroup.controllers")) {
+            std::string ctl, names = trimmed(*avail);  // (split's views point into it)
+            for (auto c : split(names, ' ')) ctl += (ctl.empty() ? "+" : " +") + std::string(c);
+            // Fails (EBUSY) in a cgroup with processes other than the root:
+            // the controllers are then missing below, and asking for one says so.
+            if (!ctl.empty()) (void)sys::write_file(cur + "/cgroup.subtree_control", ctl);
+        }
+        cur = join_path(cur, std::string(comp));
+        HAKO_TRY_CTX(sys::mkdir_all(cur, 0755), "linux.cgroupsPath");
+    }
     return {};
+}
+
+// Every pid in `dir`'s cgroup.procs and in its descendants'.
+void collect_pids(const std::string& dir, std::vector<pid_t>& out) {
+    if (auto procs = sys::read_file(dir + "/cgroup.procs")) {
+        for (auto p : split(*procs, '\n')) {
+            pid_t pid = 0;
+            if (std::from_chars(p.data(), p.data() + p.size(), pid).ec == std::errc{} && pid > 0)
+                out.push_back(pid);
+        }
+    }
+    DIR* d = opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d)) {
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') collect_pids(dir + "/" + e->d_name, out);
+    }
+    closedir(d);
+}
+
+// rmdir `dir` after its sub-cgroups (made inside the container), retrying
+// while the kernel still counts exiting tasks.
+Status remove_tree(const std::string& dir) {
+    if (DIR* d = opendir(dir.c_str())) {
+        std::vector<std::string> subs;
+        while (dirent* e = readdir(d))
+            if (e->d_type == DT_DIR && e->d_name[0] != '.') subs.push_back(dir + "/" + e->d_name);
+        closedir(d);
+        for (const auto& s : subs) HAKO_TRY(remove_tree(s));
+    }
+    for (int i = 0; i < 400; ++i) {
+        if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+        if (errno != EBUSY) break;
+        usleep(5000);
+    }
+    return sys_error("remove cgroup `" + dir + "`");
+}
+
+// Read `file` until it says `want` (the freezer settles asynchronously).
+Status wait_for_state(const std::string& file, const std::string& want, const std::string& what) {
+    for (int i = 0; i < 2000; ++i) {
+        auto s = sys::read_file(file);
+        if (!s) return std::unexpected(std::move(s).error());
+        if (s->find(want) != std::string::npos) return {};
+        usleep(i < 100 ? 100 : 2000);
+    }
+    return error(what + ": `" + file + "` did not reach `" + want + "`");
+}
+
+// "key value" lines (memory.events, memory.oom_control): the value of `key`.
+uint64_t keyed_value(const std::string& text, std::string_view key) {
+    for (auto line : split(text, '\n')) {
+        if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ' ')
+            continue;
+        auto v = line.substr(key.size() + 1);
+        uint64_t n = 0;
+        std::from_chars(v.data(), v.data() + v.size(), n);
+        return n;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -90,16 +173,40 @@ Result<std::vector<Membership>> self_memberships() {
 }
 
 std::string Cgroup::dir_for(const std::string& ctrl) const {
-    if (v2_) return dirs_.empty() ? "" : dirs_[0];
     auto it = by_ctrl_.find(ctrl);
     return it == by_ctrl_.end() ? "" : it->second;
+}
+
+std::string Cgroup::unified_dir() const { return unified_; }
+
+// by_ctrl_ and unified_ from dirs_: a v1 directory's controllers are in its
+// mount's name; a v2 directory offers what its cgroup.controllers lists.
+void Cgroup::index_dirs() {
+    by_ctrl_.clear();
+    unified_.clear();
+    const std::string root = std::string(kRoot) + "/";
+    for (const auto& d : dirs_) {
+        bool unified = v2_ || d.rfind(std::string(kUnified) + "/", 0) == 0;
+        if (!unified) {
+            if (d.rfind(root, 0) != 0) continue;
+            std::string rest = d.substr(root.size());
+            std::string mount = rest.substr(0, rest.find('/'));
+            for (auto c : split(mount, ',')) by_ctrl_.emplace(std::string(c), d);
+            continue;
+        }
+        unified_ = d;
+        if (auto ctrls = sys::read_file(d + "/cgroup.controllers")) {
+            std::string names = trimmed(*ctrls);  // (split's views point into it)
+            for (auto c : split(names, ' ')) by_ctrl_.emplace(std::string(c), d);  // v1 first
+        }
+    }
 }
 
 Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id) {
     log::Step step("create cgroups");
     Cgroup cg;
     cg.v2_ = is_pure_v2();
-    for (const auto& h : HAKO_TRY(hierarchies())) {
+    for (const auto& h : HAKO_TRY(hierarchies(cg.v2_))) {
         std::string rel;
         if (spec_path.empty())
             rel = join_path(h.own, "hako-" + id);
@@ -108,27 +215,20 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
         else
             rel = join_path(h.own, spec_path);
         std::string dir = join_path(h.mount, rel);
-        if (cg.v2_) {
-            // Enable every available controller on the way down (not in the leaf).
-            std::string ctl;
-            if (auto avail = sys::read_file(std::string(kRoot) + "/cgroup.controllers")) {
-                if (!avail->empty() && avail->back() == '\n') avail->pop_back();
-                for (auto c : split(*avail, ' ')) ctl += (ctl.empty() ? "+" : " +") + std::string(c);
+        if (h.controllers.empty()) {
+            auto made = make_v2_path(h.mount, rel);
+            if (!made) {
+                if (cg.v2_) return std::unexpected(std::move(made).error());
+                log::debug("cgroup: no directory in the unified hierarchy: {}", made.error().msg);
+                continue;  // hybrid: the v1 controllers still work
             }
-            std::string cur = kRoot;
-            for (auto comp : split(rel, '/')) {
-                if (!ctl.empty()) (void)sys::write_file(cur + "/cgroup.subtree_control", ctl);
-                cur = join_path(cur, std::string(comp));
-                HAKO_TRY_CTX(sys::mkdir_all(cur, 0755), "linux.cgroupsPath");
-            }
-            cg.dirs_.push_back(dir);
-            break;
+        } else {
+            HAKO_TRY_CTX(sys::mkdir_all(dir, 0755), "linux.cgroupsPath");
+            if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(h.mount, dir);
         }
-        HAKO_TRY_CTX(sys::mkdir_all(dir, 0755), "linux.cgroupsPath");
-        if (h.controllers.find("cpuset") != std::string::npos) inherit_cpuset(h.mount, dir);
         cg.dirs_.push_back(dir);
-        for (auto c : split(h.controllers, ',')) cg.by_ctrl_[std::string(c)] = dir;
     }
+    cg.index_dirs();
     return cg;
 }
 
@@ -136,61 +236,8 @@ Cgroup Cgroup::from_dirs(std::vector<std::string> dirs) {
     Cgroup cg;
     cg.v2_ = is_pure_v2();
     cg.dirs_ = std::move(dirs);
+    cg.index_dirs();
     return cg;
-}
-
-Status Cgroup::apply(const oci::Resources& r) const {
-    const std::string base = "linux.resources.";
-    if (r.pids_limit) {
-        std::string v = *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit);
-        HAKO_TRY(write(dir_for("pids"), "pids.max", v, base + "pids.limit"));
-    }
-    if (r.memory) {
-        const auto& m = *r.memory;
-        auto val = [&](int64_t x) { return x < 0 ? (v2_ ? std::string("max") : "-1") : std::to_string(x); };
-        std::string d = dir_for("memory");
-        if (v2_) {
-            if (m.limit) HAKO_TRY(write(d, "memory.max", val(*m.limit), base + "memory.limit"));
-            if (m.reservation)
-                HAKO_TRY(write(d, "memory.low", val(*m.reservation), base + "memory.reservation"));
-            if (m.swap) {
-                std::string sw = *m.swap < 0 ? "max" : std::to_string(*m.swap - m.limit.value_or(0));
-                HAKO_TRY(write(d, "memory.swap.max", sw, base + "memory.swap"));
-            }
-        } else {
-            if (m.limit) HAKO_TRY(write(d, "memory.limit_in_bytes", val(*m.limit), base + "memory.limit"));
-            if (m.reservation)
-                HAKO_TRY(write(d, "memory.soft_limit_in_bytes", val(*m.reservation),
-                               base + "memory.reservation"));
-            if (m.swap)
-                HAKO_TRY(write(d, "memory.memsw.limit_in_bytes", val(*m.swap), base + "memory.swap"));
-        }
-    }
-    if (r.cpu) {
-        const auto& c = *r.cpu;
-        std::string d = dir_for("cpu");
-        if (v2_) {
-            if (c.shares) {
-                uint64_t w = *c.shares == 0 ? 100 : 1 + ((*c.shares - 2) * 9999) / 262142;
-                HAKO_TRY(write(d, "cpu.weight", std::to_string(w), base + "cpu.shares"));
-            }
-            if (c.quota || c.period) {
-                std::string q = (!c.quota || *c.quota < 0) ? "max" : std::to_string(*c.quota);
-                HAKO_TRY(write(d, "cpu.max", q + " " + std::to_string(c.period.value_or(100000)),
-                               base + "cpu.quota"));
-            }
-        } else {
-            if (c.shares) HAKO_TRY(write(d, "cpu.shares", std::to_string(*c.shares), base + "cpu.shares"));
-            if (c.period)
-                HAKO_TRY(write(d, "cpu.cfs_period_us", std::to_string(*c.period), base + "cpu.period"));
-            if (c.quota)
-                HAKO_TRY(write(d, "cpu.cfs_quota_us", std::to_string(*c.quota), base + "cpu.quota"));
-        }
-        std::string cs = dir_for("cpuset");
-        if (!c.cpus.empty()) HAKO_TRY(write(cs, "cpuset.cpus", c.cpus, base + "cpu.cpus"));
-        if (!c.mems.empty()) HAKO_TRY(write(cs, "cpuset.mems", c.mems, base + "cpu.mems"));
-    }
-    return {};
 }
 
 Status Cgroup::add(pid_t pid) const {
@@ -200,15 +247,86 @@ Status Cgroup::add(pid_t pid) const {
     return {};
 }
 
-Status Cgroup::destroy() const {
-    for (const auto& d : dirs_) {
-        for (int i = 0; i < 200; ++i) {
-            if (rmdir(d.c_str()) == 0 || errno == ENOENT) break;
-            if (errno != EBUSY) return sys_error("remove cgroup `" + d + "`");
-            usleep(5000);
-        }
+Result<UniqueFd> Cgroup::open_leaf() const {
+    if (!v2_ || unified_.empty()) return UniqueFd();
+    UniqueFd fd(::open(unified_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return sys_error("open cgroup `" + unified_ + "`");
+    return fd;
+}
+
+Status Cgroup::freeze() const {
+    if (v2_) {
+        HAKO_TRY(sys::write_file(unified_ + "/cgroup.freeze", "1"));
+        return wait_for_state(unified_ + "/cgroup.events", "frozen 1", "freeze");
     }
+    std::string d = dir_for("freezer");
+    if (d.empty()) return error("freeze: the host has no freezer cgroup controller");
+    HAKO_TRY(sys::write_file(d + "/freezer.state", "FROZEN"));
+    return wait_for_state(d + "/freezer.state", "FROZEN", "freeze");
+}
+
+Status Cgroup::thaw() const {
+    if (v2_) {
+        HAKO_TRY(sys::write_file(unified_ + "/cgroup.freeze", "0"));
+        return wait_for_state(unified_ + "/cgroup.events", "frozen 0", "thaw");
+    }
+    std::string d = dir_for("freezer");
+    if (d.empty()) return error("thaw: the host has no freezer cgroup controller");
+    HAKO_TRY(sys::write_file(d + "/freezer.state", "THAWED"));
+    return wait_for_state(d + "/freezer.state", "THAWED", "thaw");
+}
+
+bool Cgroup::frozen() const {
+    if (v2_) {
+        auto s = sys::read_file(unified_ + "/cgroup.freeze");
+        return s && s->rfind("1", 0) == 0;
+    }
+    std::string d = dir_for("freezer");
+    if (d.empty()) return false;
+    auto s = sys::read_file(d + "/freezer.state");
+    return s && s->rfind("THAWED", 0) != 0;
+}
+
+Result<std::vector<pid_t>> Cgroup::pids() const {
+    std::string d = v2_ ? unified_ : dir_for("pids");
+    if (d.empty()) d = dir_for("freezer");
+    if (d.empty() && !dirs_.empty()) d = dirs_[0];
+    if (d.empty()) return error("the container has no cgroup");
+    if (!exists(d)) return sys_error("cgroup `" + d + "`");
+    std::vector<pid_t> out;
+    collect_pids(d, out);
+    return out;
+}
+
+Status Cgroup::signal_all(int sig) const {
+    if (v2_ && sig == SIGKILL && exists(unified_ + "/cgroup.kill"))
+        return sys::write_file(unified_ + "/cgroup.kill", "1");
+    // Frozen, nothing forks a process we would miss. Without a freezer, best effort.
+    bool was_frozen = frozen();
+    bool froze = !was_frozen && freeze().has_value();
+    auto pids = this->pids();
+    Status st;
+    if (pids) {
+        for (pid_t p : *pids)
+            if (::kill(p, sig) < 0 && errno != ESRCH) st = sys_error("kill " + std::to_string(p));
+    } else {
+        st = std::unexpected(std::move(pids).error());
+    }
+    if (froze) (void)thaw();
+    return st;
+}
+
+Status Cgroup::destroy() const {
+    if (frozen()) (void)thaw();  // a frozen task never finishes exiting
+    for (const auto& d : dirs_) HAKO_TRY(remove_tree(d));
     return {};
+}
+
+uint64_t Cgroup::oom_kills() const {
+    std::string d = dir_for("memory");
+    if (d.empty()) return 0;
+    auto text = sys::read_file(d + (v2_ ? "/memory.events" : "/memory.oom_control"));
+    return text ? keyed_value(*text, "oom_kill") : 0;
 }
 
 }  // namespace hako::cgroup

@@ -59,69 +59,6 @@ Result<Device> parse_device(const json& v, const std::string& path) {
     return d;
 }
 
-Result<DeviceCgroupRule> parse_device_rule(const json& v, const std::string& path) {
-    auto o = HAKO_TRY(Obj::from(v, path));
-    DeviceCgroupRule r;
-    HAKO_FIELD(o, "allow", r.allow, as_bool);
-    HAKO_FIELD(o, "type", r.type, as_string);
-    if (!r.type.empty() && r.type != "a" && r.type != "b" && r.type != "c")
-        return path_error(o.sub("type"), fmt::format("unknown device type \"{}\"", r.type));
-    HAKO_FIELD(o, "major", r.major, as_i64);
-    HAKO_FIELD(o, "minor", r.minor, as_i64);
-    HAKO_FIELD(o, "access", r.access, as_string);
-    if (r.access.find_first_not_of("rwm") != std::string::npos)
-        return path_error(o.sub("access"), fmt::format("invalid access \"{}\"", r.access));
-    return r;
-}
-
-// Top-level keys of linux.resources, in runtime-spec order.
-constexpr std::array<std::string_view, 9> kResourceKeys{
-    "devices", "memory", "cpu", "blockIO", "hugepageLimits", "network", "pids", "rdma", "unified",
-};
-
-Result<Resources> parse_resources(const json& v, const std::string& path) {
-    auto o = HAKO_TRY(Obj::from(v, path));
-    Resources r;
-    for (auto key : kResourceKeys)
-        if (o.get(key)) r.present.emplace_back(key);
-    if (const json* d = o.get("devices"))
-        r.devices = HAKO_TRY(map_array<DeviceCgroupRule>(*d, o.sub("devices"), parse_device_rule));
-    if (const json* p = o.get("pids")) {
-        auto po = HAKO_TRY(Obj::from(*p, o.sub("pids")));
-        HAKO_FIELD(po, "limit", r.pids_limit, as_i64);
-    }
-    // Keys of a resource object that are set but not modelled yet.
-    auto unmodelled = [&r](const json& obj, const std::string& base,
-                           std::initializer_list<std::string_view> known) {
-        for (auto& [k, val] : obj.items()) {
-            bool ok = val.is_null();
-            for (auto kk : known) ok = ok || kk == k;
-            if (!ok) r.unsupported.push_back(base + "." + k);
-        }
-    };
-    if (const json* m = o.get("memory")) {
-        auto mo = HAKO_TRY(Obj::from(*m, o.sub("memory")));
-        MemoryResources mr;
-        HAKO_FIELD(mo, "limit", mr.limit, as_i64);
-        HAKO_FIELD(mo, "reservation", mr.reservation, as_i64);
-        HAKO_FIELD(mo, "swap", mr.swap, as_i64);
-        unmodelled(*m, o.sub("memory"), {"limit", "reservation", "swap"});
-        r.memory = mr;
-    }
-    if (const json* c = o.get("cpu")) {
-        auto co = HAKO_TRY(Obj::from(*c, o.sub("cpu")));
-        CpuResources cr;
-        HAKO_FIELD(co, "shares", cr.shares, as_u64);
-        HAKO_FIELD(co, "quota", cr.quota, as_i64);
-        HAKO_FIELD(co, "period", cr.period, as_u64);
-        HAKO_FIELD(co, "cpus", cr.cpus, as_string);
-        HAKO_FIELD(co, "mems", cr.mems, as_string);
-        unmodelled(*c, o.sub("cpu"), {"shares", "quota", "period", "cpus", "mems"});
-        r.cpu = cr;
-    }
-    return r;
-}
-
 constexpr std::array<std::string_view, 9> kSeccompActions{
     "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
     "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",

@@ -79,6 +79,9 @@ Result<std::vector<T>> map_array(const json& v, const std::string& path, F&& fn)
 
 // Sections parsed in parse_linux.cpp.
 Result<Linux> parse_linux(const json& v, const std::string& path);
+// linux.resources, in parse_resources.cpp.
+Result<Resources> parse_resources(const json& v, const std::string& path);
+Result<uint16_t> as_u16(const json& v, const std::string& path);
 
 }  // namespace hako::oci::parse_detail
 

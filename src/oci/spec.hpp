@@ -107,28 +107,71 @@ struct TimeOffset {
     uint32_t nanosecs = 0;
 };
 
-// linux.resources. Parsed fully; which parts are applied is decided by the
-// cgroup manager. `present` lists the top-level keys that the config set.
+// linux.resources, by runtime-spec key: memory, cpu, blockIO, ...
 struct MemoryResources {
-    std::optional<int64_t> limit, reservation, swap;
+    std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
+    std::optional<uint64_t> swappiness;
+    std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
 };
 struct CpuResources {
     std::optional<uint64_t> shares;
     std::optional<int64_t> quota;
+    std::optional<uint64_t> burst;
     std::optional<uint64_t> period;
+    std::optional<int64_t> realtime_runtime;
+    std::optional<uint64_t> realtime_period;
     std::string cpus, mems;
+    std::optional<int64_t> idle;
+};
+struct BlockIOWeightDevice {
+    int64_t major = 0, minor = 0;
+    std::optional<uint16_t> weight, leaf_weight;
+};
+struct BlockIOThrottleDevice {
+    int64_t major = 0, minor = 0;
+    uint64_t rate = 0;
+};
+struct BlockIOResources {
+    std::optional<uint16_t> weight, leaf_weight;
+    std::vector<BlockIOWeightDevice> weight_device;
+    std::vector<BlockIOThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops,
+        throttle_write_iops;
+};
+struct HugepageLimit {
+    std::string page_size;  // "2MB"
+    uint64_t limit = 0;
+};
+struct NetworkPriority {
+    std::string name;  // interface
+    uint32_t priority = 0;
+};
+struct NetworkResources {
+    std::optional<uint32_t> class_id;
+    std::vector<NetworkPriority> priorities;
+};
+struct RdmaLimit {
+    std::optional<uint32_t> hca_handles, hca_objects;
 };
 
+// linux.resources, as set in config.json (or by `update`).
 struct Resources {
     std::vector<DeviceCgroupRule> devices;
     std::optional<int64_t> pids_limit;
     std::optional<MemoryResources> memory;
     std::optional<CpuResources> cpu;
-    // Keys inside memory/cpu that were set but are not modelled yet
-    // ("memory.swappiness"): the validator refuses them.
-    std::vector<std::string> unsupported;
-    std::vector<std::string> present;  // e.g. {"devices", "memory"}
+    std::optional<BlockIOResources> block_io;
+    std::vector<HugepageLimit> hugepage_limits;
+    std::optional<NetworkResources> network;
+    std::map<std::string, RdmaLimit> rdma;          // device name -> limits
+    std::map<std::string, std::string> unified;     // cgroup v2 file -> value
+    std::vector<std::string> present;  // top-level keys set, e.g. {"devices", "memory"}
 };
+
+// Parse a linux.resources object (config.json's, or `update --resources`);
+// `path` names it in errors.
+Result<Resources> parse_resources(std::string_view json_text, const std::string& path);
+// The checks on values that need no host (ranges, memory+swap >= memory).
+Status validate_resources(const Resources& r);
 
 struct SeccompArg {
     uint32_t index = 0;

@@ -156,13 +156,7 @@ Status check_linux(const Linux& l) {
                            "unable to restrict paths without a private mount namespace");
 
     // Not implemented yet.
-    if (l.resources) {
-        for (const auto& key : l.resources->present)
-            if (key != "devices" && key != "pids" && key != "memory" && key != "cpu")
-                return field_error("linux.resources." + key, "this cgroup controller is not supported yet");
-        for (const auto& key : l.resources->unsupported)
-            return field_error(key, "not supported yet");
-    }
+    if (l.resources) HAKO_TRY(validate_resources(*l.resources));
     if (l.seccomp) {
         bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY" ||
                       !l.seccomp->listener_path.empty();
@@ -192,6 +186,38 @@ Status check_process(const Process& p, bool need_process) {
 }
 
 }  // namespace
+
+Status validate_resources(const Resources& r) {
+    if (const auto& m = r.memory) {
+        auto check = [](const std::optional<int64_t>& v, std::string_view field) -> Status {
+            if (v && *v < -1) return field_error(field, fmt::format("invalid value {}", *v));
+            return {};
+        };
+        HAKO_TRY(check(m->limit, "linux.resources.memory.limit"));
+        HAKO_TRY(check(m->reservation, "linux.resources.memory.reservation"));
+        HAKO_TRY(check(m->swap, "linux.resources.memory.swap"));
+        if (m->limit && m->swap && *m->swap > 0 && *m->limit > 0 && *m->swap < *m->limit)
+            return field_error("linux.resources.memory.swap",
+                               fmt::format("memory+swap ({}) must not be below the memory limit ({})",
+                                           *m->swap, *m->limit));
+        if (m->swappiness && *m->swappiness > 100)
+            return field_error("linux.resources.memory.swappiness",
+                               fmt::format("{} is out of range 0-100", *m->swappiness));
+    }
+    if (const auto& c = r.cpu) {
+        if (c->idle && *c->idle != 0 && *c->idle != 1)
+            return field_error("linux.resources.cpu.idle", "must be 0 or 1");
+    }
+    for (const auto& [key, value] : r.unified) {
+        if (key.empty() || key.find('/') != std::string::npos || key == "." || key == "..")
+            return field_error("linux.resources.unified",
+                               fmt::format("\"{}\" is not a cgroup file name", key));
+        if (key.rfind("cgroup.", 0) == 0 && key != "cgroup.max.depth" && key != "cgroup.max.descendants" &&
+            key != "cgroup.freeze" && key != "cgroup.type")
+            return field_error("linux.resources.unified", fmt::format("\"{}\" may not be set", key));
+    }
+    return {};
+}
 
 Status validate_spec(const Spec& spec, bool need_process) {
     if (spec.process)

@@ -46,7 +46,8 @@ std::string exit_text(int status) {
 
 }  // namespace
 
-Result<Launched> launch(const LaunchConfig& cfg) {
+Result<Launched> launch(const LaunchConfig& config) {
+    LaunchConfig cfg = config;
     const oci::Spec& spec = *cfg.spec;
     auto plan = HAKO_TRY(ns::make_plan(spec));
 
@@ -61,9 +62,24 @@ Result<Launched> launch(const LaunchConfig& cfg) {
     {
         log::Step step("clone");
         uint64_t flags = plan.one_clone() ? plan.new_flags : 0;
-        // The cgroup namespace must be made after init is in its cgroup.
+        // The cgroup namespace must be made once init is in its cgroup (a
+        // new one is rooted at the creator's cgroup, even with
+        // CLONE_INTO_CGROUP): init unshares it. On cgroup v2, clone
+        // straight into the cgroup; else init waits to be moved.
         if (cfg.cgroup) flags &= ~uint64_t(CLONE_NEWCGROUP);
-        pid = HAKO_TRY(sys::clone_process(flags, &pidfd));
+        UniqueFd leaf;
+        if (cfg.cgroup) leaf = HAKO_TRY(cfg.cgroup->open_leaf());
+        auto cloned = Result<pid_t>(std::unexpected(Error{}));
+        if (leaf) {
+            cfg.cgroup_by_clone = true;
+            cloned = sys::clone_process(flags, &pidfd, leaf.get());
+            if (!cloned) log::debug("clone into the cgroup: {}; falling back", cloned.error().msg);
+        }
+        if (!cloned) {
+            cfg.cgroup_by_clone = false;
+            cloned = sys::clone_process(flags, &pidfd);
+        }
+        pid = HAKO_TRY(std::move(cloned));
         if (pid == 0) {  // (inside the scope: init never ends the parent's Step)
             parent_end.reset();
             container_init(cfg, plan, child_end.get());
@@ -73,7 +89,7 @@ Result<Launched> launch(const LaunchConfig& cfg) {
     ChildGuard guard(pid);
     log::debug("init cloned: pid {}", pid);
 
-    if (cfg.cgroup) HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
+    if (cfg.cgroup && !cfg.cgroup_by_clone) HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
     if (plan.new_user && plan.one_clone())
         HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
     if (child_waits(cfg, plan)) HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));

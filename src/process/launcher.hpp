@@ -24,12 +24,15 @@ struct LaunchConfig {
     int preserve_fds = 0;       // fds 3 .. 3+N-1 pass into the container
     const security::SeccompProgram* seccomp = nullptr;
     const cgroup::Cgroup* cgroup = nullptr;  // init joins it before anything else
+    // Set by launch(): clone3 put init into the cgroup (CLONE_INTO_CGROUP,
+    // cgroup v2), so init needn't wait for the parent to move it.
+    bool cgroup_by_clone = false;
     int exec_stub_fd = -1;  // sealed memfd (exec_stub.hpp); -1: init waits and execs itself
 };
 
 // Whether the child waits for the parent's Continue before its first step.
 inline bool child_waits(const LaunchConfig& cfg, const ns::Plan& plan) {
-    return (plan.one_clone() && plan.new_user) || cfg.cgroup != nullptr;
+    return (plan.one_clone() && plan.new_user) || (cfg.cgroup != nullptr && !cfg.cgroup_by_clone);
 }
 
 struct Launched {

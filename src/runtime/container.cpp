@@ -33,15 +33,6 @@ Result<std::string> real_path(const std::string& p, const std::string& what) {
     return out;
 }
 
-// A pidfd of the container's init, if that process still is it (its pid not
-// reused: the start time matches, checked with the pidfd held).
-Result<UniqueFd> open_init(const ContainerState& st) {
-    auto pidfd = sys::pidfd_open(st.pid);
-    if (!pidfd || process_start_time(st.pid) != st.pid_start)
-        return error("container `" + st.id + "` is not running");
-    return pidfd;
-}
-
 // Let init exec: open the exec fifo for reading (init is blocked opening it
 // for writing), take its byte, remove the fifo.
 Status release_init(const ContainerDir& dir, const ContainerState& st) {
@@ -100,6 +91,13 @@ Status signal_all(const ContainerState& st, int sig) {
 
 }  // namespace
 
+Result<UniqueFd> open_init(const ContainerState& st) {
+    auto pidfd = sys::pidfd_open(st.pid);
+    if (!pidfd || process_start_time(st.pid) != st.pid_start)
+        return error("container `" + st.id + "` is not running");
+    return pidfd;
+}
+
 Result<ContainerState> create(const StateStore& store, const CreateOptions& opts) {
     log::Step total("create");
     std::string bundle = HAKO_TRY(real_path(opts.bundle, "bundle"));
@@ -124,7 +122,8 @@ Result<ContainerState> create(const StateStore& store, const CreateOptions& opts
     ScopeExit remove_dir([&dir] { (void)dir.remove(); });
     auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
     ScopeExit remove_cgroup([&cg] { (void)cg.destroy(); });
-    if (spec.linux && spec.linux->resources) HAKO_TRY(cg.apply(*spec.linux->resources));
+    if (spec.linux && spec.linux->resources)
+        HAKO_TRY(cg.apply(*spec.linux->resources, spec.linux->devices));
     if (mkfifoat(dir.fd(), proc::kExecFifo, 0622) < 0 ||
         fchmodat(dir.fd(), proc::kExecFifo, 0622, 0) < 0)
         return sys_error("create the exec fifo in `" + dir.path() + "`");
@@ -250,7 +249,9 @@ Status kill(const StateStore& store, const std::string& id, int sig, bool all) {
     auto st = HAKO_TRY(dir.load());
     if (status_of(st, dir) == ContainerStatus::Stopped)
         return error("container `" + id + "` is not running");
-    return all ? signal_all(st, sig) : signal_init(st, sig);
+    if (!all) return signal_init(st, sig);
+    if (st.cgroup_dirs.empty()) return signal_all(st, sig);
+    return cgroup::Cgroup::from_dirs(st.cgroup_dirs).signal_all(sig);
 }
 
 Status remove(const StateStore& store, const std::string& id, bool force) {
@@ -261,13 +262,18 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
         if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)
             return error("container `" + id + "` is " + status_name(status) +
                          ": stop it first, or delete --force");
-        if (status != ContainerStatus::Stopped) {
-            if (auto pidfd = open_init(*st)) {
-                (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
-                wait_gone(st->pid, pidfd->get());
-            }
+        auto cg = cgroup::Cgroup::from_dirs(st->cgroup_dirs);
+        auto pidfd = status == ContainerStatus::Stopped ? Result<UniqueFd>(UniqueFd()) : open_init(*st);
+        if (pidfd && *pidfd) (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
+        // Whatever else is left in the cgroup (a container sharing the
+        // host's pid namespace leaves its other processes behind its init).
+        if (!st->cgroup_dirs.empty()) {
+            auto left = cg.pids();
+            if (left && !left->empty()) (void)cg.signal_all(SIGKILL);
+            if (cg.frozen()) (void)cg.thaw();  // frozen, nothing dies
         }
-        HAKO_TRY(cgroup::Cgroup::from_dirs(st->cgroup_dirs).destroy());
+        if (pidfd && *pidfd) wait_gone(st->pid, pidfd->get());
+        HAKO_TRY(cg.destroy());
     }
     return dir.remove();
 }

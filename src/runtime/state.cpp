@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.hpp"
 #include "process/launcher.hpp"
 #include "sys/syscalls.hpp"
 
@@ -187,6 +188,8 @@ ContainerStatus status_of(const ContainerState& st, const ContainerDir& dir) {
     uint64_t start = process_start_time(st.pid, &zombie);
     if (start == 0 || zombie || start != st.pid_start) return ContainerStatus::Stopped;
     if (dir.has_exec_fifo()) return ContainerStatus::Created;
+    if (!st.cgroup_dirs.empty() && cgroup::Cgroup::from_dirs(st.cgroup_dirs).frozen())
+        return ContainerStatus::Paused;
     return ContainerStatus::Running;
 }
 

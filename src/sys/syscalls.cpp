@@ -24,8 +24,9 @@ Result<pid_t> clone_process(uint64_t flags, UniqueFd* pidfd, int cgroup_fd) {
     args.exit_signal = SIGCHLD;
     if (cgroup_fd >= 0) args.cgroup = static_cast<uint64_t>(cgroup_fd);
     long r = syscall(SYS_clone3, &args, sizeof(args));
-    if (r < 0 && (errno == ENOSYS || (errno == E2BIG && cgroup_fd < 0))) {
-        // Old kernel: plain clone(2), fork-like (no new stack). No cgroup placement.
+    if (r < 0 && cgroup_fd < 0 && (errno == ENOSYS || errno == E2BIG)) {
+        // Old kernel: plain clone(2), fork-like (no new stack). (Asked for a
+        // cgroup, the caller gets the error and places the child itself.)
         unsigned long f = flags | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
         r = syscall(SYS_clone, f, nullptr, pidfd ? &pfd : nullptr, nullptr, 0);
     }

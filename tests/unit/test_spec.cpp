@@ -619,6 +619,59 @@ TEST(SpecParse, ResourcesPresent) {
                                         "network", "pids", "rdma", "unified"}));
 }
 
+TEST(SpecParse, ResourcesEveryKey) {
+    auto r = parse_resources(R"({
+        "memory": {"limit": 100, "reservation": 50, "swap": 200, "kernel": 1, "kernelTCP": 2,
+                   "swappiness": 10, "disableOOMKiller": true, "useHierarchy": true, "checkBeforeUpdate": true},
+        "cpu": {"shares": 512, "quota": 20000, "burst": 100, "period": 100000, "realtimeRuntime": 5,
+                "realtimePeriod": 6, "cpus": "0-1", "mems": "0", "idle": 1},
+        "blockIO": {"weight": 500, "leafWeight": 300,
+                    "weightDevice": [{"major": 8, "minor": 0, "weight": 600}],
+                    "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                    "throttleWriteIOPSDevice": [{"major": 8, "minor": 16, "rate": 10}]},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
+        "network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]},
+        "pids": {"limit": 32},
+        "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}},
+        "unified": {"memory.high": "1G"}})", "res");
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(r->memory->limit, 100);
+    EXPECT_EQ(r->memory->kernel_tcp, 2);
+    EXPECT_EQ(r->memory->swappiness, 10u);
+    EXPECT_EQ(r->memory->disable_oom_killer, true);
+    EXPECT_EQ(r->memory->check_before_update, true);
+    EXPECT_EQ(r->cpu->burst, 100u);
+    EXPECT_EQ(r->cpu->realtime_runtime, 5);
+    EXPECT_EQ(r->cpu->idle, 1);
+    EXPECT_EQ(r->cpu->cpus, "0-1");
+    ASSERT_EQ(r->block_io->weight_device.size(), 1u);
+    EXPECT_EQ(r->block_io->weight_device[0].weight, 600);
+    ASSERT_EQ(r->block_io->throttle_read_bps.size(), 1u);
+    EXPECT_EQ(r->block_io->throttle_read_bps[0].rate, 1048576u);
+    EXPECT_EQ(r->block_io->throttle_write_iops[0].minor, 16);
+    ASSERT_EQ(r->hugepage_limits.size(), 1u);
+    EXPECT_EQ(r->hugepage_limits[0].page_size, "2MB");
+    EXPECT_EQ(r->network->class_id, 1048577u);
+    EXPECT_EQ(r->network->priorities[0].name, "eth0");
+    EXPECT_EQ(r->pids_limit, 32);
+    EXPECT_EQ(r->rdma.at("mlx5_1").hca_objects, 10000u);
+    EXPECT_EQ(r->unified.at("memory.high"), "1G");
+}
+
+TEST(SpecParse, ResourcesErrors) {
+    auto err = [](const char* text) {
+        auto r = parse_resources(text, "linux.resources");
+        return r ? std::string() : r.error().what();
+    };
+    EXPECT_EQ(err(R"({"blockIO": {"weight": 70000}})"),
+              "linux.resources.blockIO.weight: expected an unsigned 16-bit integer, got 70000");
+    EXPECT_EQ(err(R"({"hugepageLimits": [{"limit": 1}]})"), "linux.resources.hugepageLimits[0].pageSize: required");
+    EXPECT_EQ(err(R"({"memory": {"swappiness": -1}})"),
+              "linux.resources.memory.swappiness: expected an unsigned integer, got -1");
+    EXPECT_EQ(err(R"({"unified": {"a": 1}})"), "linux.resources.unified.a: expected a string, got 1");
+    EXPECT_NE(err("{"), "");
+}
+
 TEST(SpecLoad, MissingFile) {
     auto r = load_spec("/nonexistent-hako-dir/config.json");
     ASSERT_FALSE(r);

@@ -252,17 +252,22 @@ TEST(SpecValidate, MaskedPathsNeedMountNamespace) {
     EXPECT_EQ(validate_error(s), "");
 }
 
-TEST(SpecValidate, CgroupResourcesUnsupported) {
-    auto r = parse_spec(replace_first(kRuncSpec, "\"resources\": {",
-                                      "\"resources\": {\"memory\": {\"limit\": 1, \"swappiness\": 3},"));
-    ASSERT_TRUE(r) << r.error().what();
-    EXPECT_EQ(validate_error(*r), "linux.resources.memory.swappiness: not supported yet");
-    r->linux->resources->unsupported.clear();
-    EXPECT_EQ(validate_error(*r), "");
-    r->linux->resources->present = {"devices", "blockIO"};
-    EXPECT_EQ(validate_error(*r), "linux.resources.blockIO: this cgroup controller is not supported yet");
-    r->linux->resources->present = {"devices", "pids", "memory", "cpu"};
-    EXPECT_EQ(validate_error(*r), "");
+TEST(SpecValidate, CgroupResourceValues) {
+    auto with = [](const std::string& resources) {
+        auto r = parse_spec(replace_first(kRuncSpec, "\"resources\": {", "\"resources\": {" + resources + ","));
+        EXPECT_TRUE(r) << r.error().what();
+        return r ? validate_error(*r) : std::string("parse failed");
+    };
+    EXPECT_EQ(with(R"("memory": {"limit": 100, "swap": 200, "swappiness": 30})"), "");
+    EXPECT_EQ(with(R"("memory": {"limit": 100, "swap": 50})"),
+              "linux.resources.memory.swap: memory+swap (50) must not be below the memory limit (100)");
+    EXPECT_EQ(with(R"("memory": {"limit": 100, "swap": -1})"), "");
+    EXPECT_EQ(with(R"("memory": {"limit": -2})"), "linux.resources.memory.limit: invalid value -2");
+    EXPECT_EQ(with(R"("memory": {"swappiness": 101})"), "linux.resources.memory.swappiness: 101 is out of range 0-100");
+    EXPECT_EQ(with(R"("cpu": {"idle": 2})"), "linux.resources.cpu.idle: must be 0 or 1");
+    EXPECT_EQ(with(R"("unified": {"memory.high": "1G"})"), "");
+    EXPECT_EQ(with(R"("unified": {"../x": "1"})"), R"(linux.resources.unified: "../x" is not a cgroup file name)");
+    EXPECT_EQ(with(R"("unified": {"cgroup.procs": "1"})"), R"(linux.resources.unified: "cgroup.procs" may not be set)");
 }
 
 TEST(SpecValidate, HooksUnsupported) {

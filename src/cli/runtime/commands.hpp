@@ -36,5 +36,9 @@ void add_kill(CLI::App& app, Globals& g, Action& action);
 void add_delete(CLI::App& app, Globals& g, Action& action);
 void add_list(CLI::App& app, Globals& g, Action& action);
 void add_spec(CLI::App& app, Globals& g, Action& action);
+void add_pause_resume(CLI::App& app, Globals& g, Action& action);  // pause.cpp
+void add_update(CLI::App& app, Globals& g, Action& action);
+void add_events(CLI::App& app, Globals& g, Action& action);
+void add_ps(CLI::App& app, Globals& g, Action& action);
 
 }  // namespace hako::cli

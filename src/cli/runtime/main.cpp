@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
     cli::add_delete(app, g, action);
     cli::add_list(app, g, action);
     cli::add_spec(app, g, action);
+    cli::add_pause_resume(app, g, action);
+    cli::add_update(app, g, action);
+    cli::add_events(app, g, action);
+    cli::add_ps(app, g, action);
 
     auto args = cli::normalize_args(argc, argv);
     std::reverse(args.begin(), args.end());
