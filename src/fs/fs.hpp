@@ -2,6 +2,7 @@
 // masked and read-only paths, a read-only root.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct RootfsConfig {
     // in the caller's namespace, "/" keeps its propagation, and chroot
     // replaces pivot_root.
     bool host_mount_ns = false;
+    // Called before a cgroup mount (which shows the container's cgroup).
+    std::function<Status()> before_cgroup_mount;
 };
 
 // In the container's mount namespace: the propagation of "/", the rootfs

@@ -53,6 +53,7 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
                                 what + ": remount with its options"));
         }
     } else if (m.type == "cgroup") {
+        if (cfg.before_cgroup_mount) HAKO_TRY(cfg.before_cgroup_mount());
         HAKO_TRY(mount_cgroup(rootfd, m, dest, opts.flags, cfg, what));
     } else {
         auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);

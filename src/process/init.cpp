@@ -82,8 +82,21 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-    // In our cgroup, with our id maps written?
-    if (child_waits(cfg, plan)) HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
+    // Our id maps written?
+    if (child_waits(plan)) HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
+    // In our cgroup: awaited only before the first step that needs it, so
+    // the parent's cgroup.procs write (slow on v1) overlaps our setup.
+    // Then the cgroup namespace, held back from clone (launcher.cpp).
+    bool cgroup_pending = parent_joins_cgroup(cfg);
+    bool cgroup_ns_pending = cfg.cgroup && plan.one_clone() && (plan.new_flags & CLONE_NEWCGROUP);
+    auto join_cgroup = [&]() -> Status {
+        if (cgroup_pending) HAKO_TRY(wait_for(sync_fd, MsgType::CgroupJoined));
+        cgroup_pending = false;
+        if (cgroup_ns_pending) HAKO_TRY(ns::unshare_flags(CLONE_NEWCGROUP));
+        cgroup_ns_pending = false;
+        return {};
+    };
+    if (!plan.one_clone()) HAKO_TRY(join_cgroup());  // unshare makes the cgroup ns below
     // Namespaces: join (user first), then create.
     for (const auto& j : plan.joins) HAKO_TRY(ns::join(j));
     if (plan.new_user) {
@@ -97,10 +110,11 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     }
     if (!plan.one_clone())
         HAKO_TRY(ns::unshare_flags(plan.new_flags & ~uint64_t(CLONE_NEWUSER)));
-    else if (cfg.cgroup && (plan.new_flags & CLONE_NEWCGROUP))
-        HAKO_TRY(ns::unshare_flags(CLONE_NEWCGROUP));  // held back from clone (launcher.cpp)
+    else if (!cfg.cgroup && (plan.new_flags & CLONE_NEWCGROUP))
+        HAKO_TRY(ns::unshare_flags(CLONE_NEWCGROUP));  // (no cgroup: not held back, see launcher.cpp)
     if (plan.new_time) HAKO_TRY(ns::enter_new_time_ns(spec.linux->time_offsets));
     if (plan.needs_fork()) {
+        HAKO_TRY(join_cgroup());  // the fork's child must be born in it
         pid_t child = fork();
         if (child < 0) return sys_error("fork into the pid namespace");
         if (child > 0) {
@@ -124,7 +138,9 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     rc.in_user_ns = plan.new_user || plan.join_user;
     rc.new_cgroup_ns = plan.has(oci::NsType::Cgroup);
     rc.host_mount_ns = !plan.has(oci::NsType::Mount);
+    rc.before_cgroup_mount = join_cgroup;
     HAKO_TRY(fs::enter_rootfs(rc));
+    HAKO_TRY(join_cgroup());
     if (spec.linux) HAKO_TRY(ns::apply_sysctl(spec.linux->sysctl));
     // process.cwd, resolved inside the new root: a magic link such as
     // /proc/self/fd/N can't lead to a host directory (CVE-2024-21626).

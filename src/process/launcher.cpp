@@ -89,10 +89,14 @@ Result<Launched> launch(const LaunchConfig& config) {
     ChildGuard guard(pid);
     log::debug("init cloned: pid {}", pid);
 
-    if (cfg.cgroup && !cfg.cgroup_by_clone) HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
-    if (plan.new_user && plan.one_clone())
+    if (child_waits(plan)) {
         HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
-    if (child_waits(cfg, plan)) HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
+        HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
+    }
+    if (parent_joins_cgroup(cfg)) {
+        HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
+        HAKO_TRY(send_msg(parent_end.get(), {MsgType::CgroupJoined}));
+    }
     pid_t init = pid;
     for (;;) {
         auto msg = recv_msg(parent_end.get());

@@ -30,9 +30,13 @@ struct LaunchConfig {
     int exec_stub_fd = -1;  // sealed memfd (exec_stub.hpp); -1: init waits and execs itself
 };
 
-// Whether the child waits for the parent's Continue before its first step.
-inline bool child_waits(const LaunchConfig& cfg, const ns::Plan& plan) {
-    return (plan.one_clone() && plan.new_user) || (cfg.cgroup != nullptr && !cfg.cgroup_by_clone);
+// Whether the child waits for the parent's Continue (id maps written) before
+// its first step.
+inline bool child_waits(const ns::Plan& plan) { return plan.one_clone() && plan.new_user; }
+// Whether the parent moves the child into its cgroup (and then sends
+// CgroupJoined).
+inline bool parent_joins_cgroup(const LaunchConfig& cfg) {
+    return cfg.cgroup != nullptr && !cfg.cgroup_by_clone;
 }
 
 struct Launched {

@@ -3,10 +3,16 @@
 //   parent (hako-runtime)                 child (container init)
 //   ---------------------                 ----------------------
 //   clone (new namespaces)
-//   [adds it to its cgroups]
-//   [writes uid_map/gid_map]        ->    Continue           (when the child must wait
-//                                                             for either of those)
-//                                         [joins namespaces by path]
+//   [writes uid_map/gid_map]        ->    Continue           (user ns made by clone)
+//                                         [joins namespaces by path, mounts...]
+//   [adds it to its cgroups]        ->    CgroupJoined       (unless clone3 put it there;
+//                                                             awaited only before the
+//                                                             first step that needs it:
+//                                                             the cgroup namespace, a
+//                                                             cgroup mount, a fork, the
+//                                                             end of the rootfs setup.
+//                                                             v1's slow cgroup.procs
+//                                                             write overlaps the mounts)
 //                                   <-    MapsRequest(pid)   (user ns made by unshare)
 //   writes uid_map/gid_map          ->    MapsDone
 //                                   <-    ChildPid(pid)      (when an extra fork put init
@@ -35,6 +41,7 @@ enum class MsgType : uint32_t {
     Ready = 4,
     Error = 5,
     Continue = 6,
+    CgroupJoined = 7,
 };
 
 struct Message {
