@@ -46,7 +46,10 @@ std::string num(int64_t v) { return std::to_string(v); }
 // v2: a negative limit is "max".
 std::string v2_limit(int64_t v) { return v < 0 ? "max" : std::to_string(v); }
 
-Status memory_v1(const Files& f, const oci::MemoryResources& m) {
+Status memory_v1(const Files& f, const oci::MemoryResources& mem) {
+    oci::MemoryResources m = mem;
+    // An unlimited memory with swap unset: memory+swap unlimited too (runc).
+    if (m.limit == -1 && !m.swap && exists(f.dir + "/memory.memsw.limit_in_bytes")) m.swap = -1;
     // The kernel keeps memory <= memory+swap at every step: raise whichever
     // must go first (runc's order).
     if (m.limit && m.swap) {
