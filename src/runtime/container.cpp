@@ -35,11 +35,15 @@ Result<std::string> real_path(const std::string& p, const std::string& what) {
 
 // Let init exec: open the exec fifo for reading (init is blocked opening it
 // for writing), take its byte, remove the fifo.
+// The pidfd is taken before the fifo is opened: opening it releases init,
+// which may exec, exit and be reaped by its subreaper (conmon,
+// containerd-shim) before we look again. Once the fifo is open, its byte
+// alone means init was released (runc trusts the fifo alike).
 Status release_init(const ContainerDir& dir, const ContainerState& st) {
     log::Step step("start: release init through the exec fifo");
+    auto pidfd = HAKO_TRY(open_init(st));
     UniqueFd fifo(::openat(dir.fd(), proc::kExecFifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) return sys_error("open the exec fifo in `" + dir.path() + "`");
-    auto pidfd = HAKO_TRY(open_init(st));
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
     for (;;) {
         int n = poll(fds, 2, -1);
