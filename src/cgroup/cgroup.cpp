@@ -202,11 +202,15 @@ void Cgroup::index_dirs() {
     }
 }
 
-Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id) {
+Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id,
+                              const oci::Resources* r) {
     log::Step step("create cgroups");
     Cgroup cg;
     cg.v2_ = is_pure_v2();
+    const bool want_unified =
+        cg.v2_ || (r && (!r->unified.empty() || !r->hugepage_limits.empty() || !r->rdma.empty()));
     for (const auto& h : HAKO_TRY(hierarchies(cg.v2_))) {
+        if (h.controllers.empty() && !want_unified) continue;
         std::string rel;
         if (spec_path.empty())
             rel = join_path(h.own, "hako-" + id);
@@ -244,6 +248,14 @@ Status Cgroup::add(pid_t pid) const {
     log::Step step("join cgroups");
     for (const auto& d : dirs_)
         HAKO_TRY(sys::write_file(d + "/cgroup.procs", std::to_string(pid)));
+    return {};
+}
+
+Status Cgroup::join_self() const {
+    for (const auto& d : dirs_) {
+        bool v1 = !v2_ && d.rfind(std::string(kUnified) + "/", 0) != 0;
+        HAKO_TRY_CTX(sys::write_file(d + (v1 ? "/tasks" : "/cgroup.procs"), "0"), "join cgroup `" + d + "`");
+    }
     return {};
 }
 

@@ -38,7 +38,11 @@ public:
     // Create the container's cgroup. `spec_path` is linux.cgroupsPath:
     // absolute = from each hierarchy's root; relative = under the caller's
     // own cgroup; empty = "<caller's cgroup>/hako-<id>".
-    static Result<Cgroup> create(const std::string& spec_path, const std::string& id);
+    // On a hybrid host the unified (v2) hierarchy gets a directory too when
+    // `r` needs it (unified keys, hugetlb or rdma limits): joining it costs
+    // a locked cgroup.procs write that the v1 hierarchies avoid (join_self).
+    static Result<Cgroup> create(const std::string& spec_path, const std::string& id,
+                                 const oci::Resources* r = nullptr);
     // The cgroup of an existing container, from the directories it recorded.
     static Cgroup from_dirs(std::vector<std::string> dirs);
 
@@ -50,6 +54,12 @@ public:
                  bool update = false) const;
     // Move `pid` into every directory (a cgroup.procs write each).
     Status add(pid_t pid) const;
+    // Move the calling single-threaded process into every directory: "0"
+    // into each v1 hierarchy's `tasks` (the kernel then skips the global
+    // threadgroup lock whose RCU wait makes a cgroup.procs write take
+    // 10-30 ms), cgroup.procs in a v2 one. Needs write access to the files
+    // (not from a new user namespace).
+    Status join_self() const;
     // Pure v2: an O_DIRECTORY fd of the leaf, for clone3 CLONE_INTO_CGROUP.
     // On v1/hybrid an empty fd (the caller then uses add()).
     Result<UniqueFd> open_leaf() const;

@@ -82,6 +82,10 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+    if (cfg.cgroup_self_join) {
+        log::Step step("join cgroups");
+        HAKO_TRY_CTX(cfg.cgroup->join_self(), "put init into its cgroup");
+    }
     // Our id maps written?
     if (child_waits(plan)) HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
     // In our cgroup: awaited only before the first step that needs it, so

@@ -77,6 +77,7 @@ Result<Launched> launch(const LaunchConfig& config) {
         }
         if (!cloned) {
             cfg.cgroup_by_clone = false;
+            cfg.cgroup_self_join = cfg.cgroup && !plan.new_user && !plan.join_user;
             cloned = sys::clone_process(flags, &pidfd);
         }
         pid = HAKO_TRY(std::move(cloned));

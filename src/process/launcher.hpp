@@ -27,6 +27,10 @@ struct LaunchConfig {
     // Set by launch(): clone3 put init into the cgroup (CLONE_INTO_CGROUP,
     // cgroup v2), so init needn't wait for the parent to move it.
     bool cgroup_by_clone = false;
+    // Set by launch(): init moves itself into the cgroup first thing
+    // (Cgroup::join_self; not from a new user namespace, which can't write
+    // the host's cgroup files).
+    bool cgroup_self_join = false;
     int exec_stub_fd = -1;  // sealed memfd (exec_stub.hpp); -1: init waits and execs itself
 };
 
@@ -36,7 +40,7 @@ inline bool child_waits(const ns::Plan& plan) { return plan.one_clone() && plan.
 // Whether the parent moves the child into its cgroup (and then sends
 // CgroupJoined).
 inline bool parent_joins_cgroup(const LaunchConfig& cfg) {
-    return cfg.cgroup != nullptr && !cfg.cgroup_by_clone;
+    return cfg.cgroup != nullptr && !cfg.cgroup_by_clone && !cfg.cgroup_self_join;
 }
 
 struct Launched {

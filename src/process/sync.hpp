@@ -5,7 +5,10 @@
 //   clone (new namespaces)
 //   [writes uid_map/gid_map]        ->    Continue           (user ns made by clone)
 //                                         [joins namespaces by path, mounts...]
-//   [adds it to its cgroups]        ->    CgroupJoined       (unless clone3 put it there;
+//                                         [moves itself into its cgroups: v1 `tasks`
+//                                          "0", no global lock; unless clone3 put it
+//                                          there, or it is in a new user namespace:]
+//   [adds it to its cgroups]        ->    CgroupJoined       (then the parent does it;
 //                                                             awaited only before the
 //                                                             first step that needs it:
 //                                                             the cgroup namespace, a

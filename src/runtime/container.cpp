@@ -124,7 +124,8 @@ Result<ContainerState> create(const StateStore& store, const CreateOptions& opts
 
     auto dir = HAKO_TRY(store.create(opts.id));
     ScopeExit remove_dir([&dir] { (void)dir.remove(); });
-    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
+    const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id, res));
     ScopeExit remove_cgroup([&cg] { (void)cg.destroy(); });
     if (spec.linux && spec.linux->resources)
         HAKO_TRY(cg.apply(*spec.linux->resources, spec.linux->devices));
