@@ -331,4 +331,14 @@ Result<Spec> load_spec(const std::string& config_path) {
     return HAKO_TRY_CTX(parse_spec(*text), config_path);
 }
 
+Result<Process> parse_process_json(std::string_view json_text, const std::string& path) {
+    json doc;
+    try {
+        doc = json::parse(json_text.begin(), json_text.end());
+    } catch (const json::exception& e) {
+        return error(fmt::format("{}: invalid JSON: {}", path, parse_error_detail(e.what())));
+    }
+    return parse_process(doc, path);
+}
+
 }  // namespace hako::oci

@@ -170,6 +170,9 @@ struct Resources {
 // Parse a linux.resources object (config.json's, or `update --resources`);
 // `path` names it in errors.
 Result<Resources> parse_resources(std::string_view json_text, const std::string& path);
+// A process object (`exec --process FILE`); `path` names it in errors.
+Result<Process> parse_process_json(std::string_view json_text, const std::string& path);
+
 // The checks on values that need no host (ranges, memory+swap >= memory).
 Status validate_resources(const Resources& r);
 

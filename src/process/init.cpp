@@ -31,40 +31,6 @@ Status wait_for(int sync_fd, MsgType want) {
     return {};
 }
 
-std::string env_value(const std::vector<std::string>& env, std::string_view key) {
-    for (const auto& e : env)
-        if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
-            return e.substr(key.size() + 1);
-    return {};
-}
-
-bool is_executable(const std::string& p) {
-    struct stat st{};
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
-}
-
-// Find args[0] as execvp would, with the container's PATH.
-Result<std::string> find_executable(const oci::Process& p) {
-    const std::string& name = p.args[0];
-    if (name.find('/') != std::string::npos) {
-        if (access(name.c_str(), F_OK) < 0) return sys_error("exec `" + name + "` (process.args[0])");
-        return name;
-    }
-    std::string path = env_value(p.env, "PATH");
-    if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    size_t start = 0;
-    while (start <= path.size()) {
-        size_t end = path.find(':', start);
-        if (end == std::string::npos) end = path.size();
-        std::string dir = path.substr(start, end - start);
-        if (dir.empty()) dir = ".";
-        std::string cand = dir + "/" + name;
-        if (is_executable(cand)) return cand;
-        start = end + 1;
-    }
-    return error("exec `" + name + "` (process.args[0]): executable file not found in $PATH");
-}
-
 // After Ready nobody listens on the sync socket: report on stderr.
 void load_seccomp_or_die(const security::SeccompProgram& prog) {
     auto st = security::load_seccomp(prog);
@@ -220,6 +186,42 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
 }
 
 }  // namespace
+
+namespace {
+std::string env_value(const std::vector<std::string>& env, std::string_view key) {
+    for (const auto& e : env)
+        if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
+            return e.substr(key.size() + 1);
+    return {};
+}
+
+bool is_executable(const std::string& p) {
+    struct stat st{};
+    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const oci::Process& p) {
+    const std::string& name = p.args[0];
+    if (name.find('/') != std::string::npos) {
+        if (access(name.c_str(), F_OK) < 0) return sys_error("exec `" + name + "` (process.args[0])");
+        return name;
+    }
+    std::string path = env_value(p.env, "PATH");
+    if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        if (dir.empty()) dir = ".";
+        std::string cand = dir + "/" + name;
+        if (is_executable(cand)) return cand;
+        start = end + 1;
+    }
+    return error("exec `" + name + "` (process.args[0]): executable file not found in $PATH");
+}
 
 void container_init(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) noexcept {
     Status st = init_steps(cfg, plan, sync_fd);

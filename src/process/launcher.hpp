@@ -55,6 +55,9 @@ Result<Launched> launch(const LaunchConfig& cfg);
 // The child side; never returns.
 [[noreturn]] void container_init(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) noexcept;
 
+// Find args[0] as execvp would, with the process's PATH (in the current root).
+Result<std::string> find_executable(const oci::Process& p);
+
 // The name of the exec fifo inside the state directory.
 inline constexpr const char* kExecFifo = "exec.fifo";
 

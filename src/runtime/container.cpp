@@ -180,13 +180,39 @@ Status start(const StateStore& store, const std::string& id) {
     return release_init(dir, st);
 }
 
-Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
-    // Signals that a foreground run forwards to the container's init.
+sigset_t forwarded_signals() {
     static constexpr int kForward[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
-    sigset_t forward, old;
-    sigemptyset(&forward);
-    for (int s : kForward) sigaddset(&forward, s);
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : kForward) sigaddset(&set, s);
+    return set;
+}
 
+int forward_and_wait(pid_t pid, const sigset_t& forward) {
+    UniqueFd sfd(signalfd(-1, &forward, SFD_CLOEXEC));
+    auto pidfd = sys::pidfd_open(pid);
+    int status = 0;
+    if (sfd && pidfd) {
+        pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+        for (;;) {
+            int n = poll(fds, 2, -1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) break;
+            if (fds[1].revents & POLLIN) {
+                signalfd_siginfo si{};
+                if (::read(sfd.get(), &si, sizeof si) == sizeof si) ::kill(pid, static_cast<int>(si.ssi_signo));
+            }
+            if (fds[0].revents) break;
+        }
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
+    sigset_t forward = forwarded_signals(), old;
     auto created = HAKO_TRY(create(store, opts));
     pid_t pid = created.pid;
     auto fail = [&](Error e) -> Result<int> {
@@ -203,30 +229,10 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
         if (!st) return fail(std::move(st).error());
     }
     if (detach) return 0;
-
-    UniqueFd sfd(signalfd(-1, &forward, SFD_CLOEXEC));
-    auto pidfd = open_init(created);
-    int status = 0;
-    if (sfd && pidfd) {
-        pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-        for (;;) {
-            int n = poll(fds, 2, -1);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) break;
-            if (fds[1].revents & POLLIN) {
-                signalfd_siginfo si{};
-                if (::read(sfd.get(), &si, sizeof si) == sizeof si)
-                    ::kill(pid, static_cast<int>(si.ssi_signo));
-            }
-            if (fds[0].revents) break;
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int code = forward_and_wait(pid, forward);
     sigprocmask(SIG_SETMASK, &old, nullptr);
     (void)remove(store, opts.id, true);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    return code;
 }
 
 Result<StateView> state(const StateStore& store, const std::string& id) {

@@ -1,6 +1,7 @@
 // Container operations, as the CLI commands of both executables call them.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -44,6 +45,31 @@ std::string state_json(const StateView& v);
 Status kill(const StateStore& store, const std::string& id, int sig, bool all);
 Status remove(const StateStore& store, const std::string& id, bool force);
 Result<std::vector<StateView>> list(const StateStore& store);
+
+// The signals a foreground run/exec forwards to its process; block them,
+// then forward_and_wait returns the process's exit status (128+N for a
+// signal N).
+sigset_t forwarded_signals();
+int forward_and_wait(pid_t pid, const sigset_t& forward);
+
+// exec: a new process in a running container (exec.cpp).
+struct ExecOptions {
+    std::string id;
+    std::string process_file;        // --process: a process object, instead of args
+    std::vector<std::string> args;
+    bool detach = false;
+    std::string pid_file;
+    bool tty = false;
+    std::string console_socket;
+    std::string cwd;
+    std::vector<std::string> env;    // KEY=VALUE, added or replacing
+    std::string user;                // UID[:GID]
+    std::vector<std::string> caps;   // added to the bounding, effective, permitted sets
+    bool no_new_privs = false;
+    int preserve_fds = 0;
+};
+// Foreground: the process's exit status; detached: 0 once it runs.
+Result<int> exec(const StateStore& store, const ExecOptions& opts);
 
 // A pidfd of the container's init, if that process still is it (its pid not
 // reused: the start time matches, checked with the pidfd held).

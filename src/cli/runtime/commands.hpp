@@ -40,5 +40,6 @@ void add_pause_resume(CLI::App& app, Globals& g, Action& action);  // pause.cpp
 void add_update(CLI::App& app, Globals& g, Action& action);
 void add_events(CLI::App& app, Globals& g, Action& action);
 void add_ps(CLI::App& app, Globals& g, Action& action);
+void add_exec(CLI::App& app, Globals& g, Action& action);
 
 }  // namespace hako::cli

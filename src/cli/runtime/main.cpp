@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,15 +26,39 @@ namespace {
 
 // runc (urfave/cli) takes `-root x` as well as `--root x`: turn single-dash
 // long options into double-dash ones, up to the first positional argument of
-// the subcommand (what follows an exec's container id is the process's).
+// the subcommand: what follows an exec's or ps's container id is the
+// command's (`exec ID ls -la`).
 std::vector<std::string> normalize_args(int argc, char** argv) {
+    // Options of the global level and of exec/ps that take a value.
+    static const std::set<std::string> kValued = {
+        "root", "log", "log-format", "criu", "rootless", "process", "p", "pid-file", "console-socket", "cwd",
+        "env", "e", "user", "u", "cap", "c", "preserve-fds", "apparmor", "process-label", "format", "f"};
     std::vector<std::string> out;
+    bool in_sub = false, value_next = false, rest_verbatim = false, command_follows = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (rest_verbatim) {
+            out.push_back(a);
+            continue;
+        }
+        bool is_opt = a.size() > 1 && a[0] == '-';
         if (a.size() > 2 && a[0] == '-' && a[1] != '-' && std::isalpha(static_cast<unsigned char>(a[1])) &&
             (std::isalpha(static_cast<unsigned char>(a[2])) || a[2] == '-'))
             a = "-" + a;
         out.push_back(a);
+        if (a == "--") {
+            rest_verbatim = true;
+        } else if (is_opt) {
+            std::string name = a.substr(a.find_first_not_of('-'));
+            value_next = name.find('=') == std::string::npos && kValued.count(name);
+        } else if (value_next) {
+            value_next = false;
+        } else if (!in_sub) {
+            in_sub = true;  // the subcommand
+            command_follows = a == "exec" || a == "ps";
+        } else if (command_follows) {
+            rest_verbatim = true;  // its first positional: the id
+        }
     }
     return out;
 }
@@ -70,6 +95,7 @@ int main(int argc, char** argv) {
     cli::add_update(app, g, action);
     cli::add_events(app, g, action);
     cli::add_ps(app, g, action);
+    cli::add_exec(app, g, action);
 
     auto args = cli::normalize_args(argc, argv);
     std::reverse(args.begin(), args.end());

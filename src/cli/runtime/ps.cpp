@@ -61,18 +61,16 @@ int print_table(const std::vector<pid_t>& pids, std::vector<std::string> args) {
 void add_ps(CLI::App& app, Globals& g, Action& action) {
     auto* sub = app.add_subcommand("ps", "list the processes of a container");
     auto format = std::make_shared<std::string>("table");
-    auto args = std::make_shared<std::vector<std::string>>();
     sub->add_option("-f,--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    sub->add_option("id_and_args", *args, "container id, then ps(1) arguments")->required();
+    auto id = std::make_shared<std::string>();
+    sub->add_option("id", *id, "container id")->required();
     sub->prefix_command();  // what follows the id is ps's (`ps ID -ef`)
-    sub->callback([&g, &action, sub, format, args] {
-        action = [&g, sub, format, args] {
-            std::vector<std::string> rest = *args;
-            for (const auto& x : sub->remaining()) rest.push_back(x);
-            std::string id = rest.front();
-            rest.erase(rest.begin());
+    sub->callback([&g, &action, sub, format, id] {
+        action = [&g, sub, format, id] {
+            std::vector<std::string> rest = sub->remaining();
+            const std::string& name = *id;
             if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
-            auto pids = runtime::pids(g.store(), id);
+            auto pids = runtime::pids(g.store(), name);
             if (!pids) return fail(pids.error());
             std::sort(pids->begin(), pids->end());
             if (*format == "json") {

@@ -1,0 +1,169 @@
+#include "process/exec.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "process/launcher.hpp"
+#include "process/sync.hpp"
+#include "runtime/log.hpp"
+#include "sys/inroot.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::proc {
+namespace {
+
+// The namespaces of init that differ from ours, user first (joining it
+// first gives the capabilities to join the others).
+struct NsJoin {
+    const char* name;
+    int flag;
+};
+constexpr NsJoin kNamespaces[] = {
+    {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},     {"pid", CLONE_NEWPID},       {"net", CLONE_NEWNET},
+    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+
+// Opened before the first setns: once in the container's user namespace we
+// may no longer open the others through the host's /proc.
+Result<std::vector<std::pair<UniqueFd, int>>> open_namespaces(pid_t init) {
+    std::vector<std::pair<UniqueFd, int>> out;
+    for (const auto& ns : kNamespaces) {
+        std::string theirs = "/proc/" + std::to_string(init) + "/ns/" + ns.name;
+        std::string ours = std::string("/proc/self/ns/") + ns.name;
+        struct stat a{}, b{};
+        if (stat(theirs.c_str(), &a) < 0) {
+            if (errno == ENOENT) continue;  // the kernel lacks it
+            return sys_error("stat `" + theirs + "`");
+        }
+        if (stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
+        UniqueFd fd(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return sys_error("open `" + theirs + "`");
+        out.emplace_back(std::move(fd), ns.flag);
+    }
+    return out;
+}
+
+// The process's own steps, in the container's namespaces; execve on success.
+Status process_steps(const ExecConfig& cfg) {
+    const oci::Process& p = *cfg.process;
+    HAKO_TRY(security::apply_rlimits(p.rlimits));
+    {
+        UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root) return sys_error("open /");
+        auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), p.cwd, O_PATH | O_DIRECTORY), "process.cwd");
+        if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + p.cwd + "` (process.cwd)");
+    }
+    HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
+    if (p.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
+    if (cfg.seccomp && !p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    if (p.capabilities) {
+        HAKO_TRY(security::drop_bounding_set(p.capabilities->bounding));
+        HAKO_TRY(security::set_keep_caps(true));
+    }
+    HAKO_TRY(security::switch_user(p.user, true));
+    if (p.capabilities) {
+        HAKO_TRY(security::set_keep_caps(false));
+        HAKO_TRY(security::apply_capabilities(*p.capabilities));
+    }
+    std::string exe = HAKO_TRY(find_executable(p));
+    std::vector<char*> argv, envp;
+    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    if (cfg.seccomp && p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    execve(exe.c_str(), argv.data(), envp.data());
+    return sys_error("exec `" + exe + "` (process.args[0])");
+}
+
+// The joiner: cgroup, namespaces, then a fork into the pid namespace.
+[[noreturn]] void joiner(const ExecConfig& cfg, bool join_cgroup, int sync_fd) noexcept {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    auto steps = [&]() -> Status {
+        if (join_cgroup) HAKO_TRY_CTX(cfg.cgroup->join_self(), "join the container's cgroup");
+        auto fds = HAKO_TRY(open_namespaces(cfg.init));
+        for (auto& [fd, flag] : fds)
+            if (setns(fd.get(), flag) < 0) return sys_error("join the container's namespaces (setns)");
+        fds.clear();
+        pid_t child = fork();
+        if (child < 0) return sys_error("fork into the container's pid namespace");
+        if (child == 0) {
+            Status st = process_steps(cfg);
+            send_error(sync_fd, st.error());
+            _exit(127);
+        }
+        HAKO_TRY(send_msg(sync_fd, {MsgType::ChildPid, 0, child, {}}));
+        return {};
+    };
+    Status st = steps();
+    if (!st) send_error(sync_fd, st.error());
+    _exit(st ? 0 : 1);
+}
+
+}  // namespace
+
+Result<Execed> exec_process(const ExecConfig& cfg) {
+    log::Step step("exec: start the process");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("socketpair");
+    UniqueFd parent_end(sv[0]), child_end(sv[1]);
+    // The process is the joiner's child: when the joiner exits, we adopt it.
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+    UniqueFd leaf;
+    if (cfg.cgroup) leaf = HAKO_TRY(cfg.cgroup->open_leaf());
+    UniqueFd joiner_fd;
+    bool join_cgroup = cfg.cgroup != nullptr;
+    auto cloned = Result<pid_t>(std::unexpected(Error{}));
+    if (leaf) {
+        cloned = sys::clone_process(0, &joiner_fd, leaf.get());
+        if (cloned) join_cgroup = false;
+    }
+    if (!cloned) cloned = sys::clone_process(0, &joiner_fd);
+    pid_t jpid = HAKO_TRY(std::move(cloned));
+    if (jpid == 0) {
+        parent_end.reset();
+        joiner(cfg, join_cgroup, child_end.get());
+    }
+    child_end.reset();
+
+    pid_t pid = -1;
+    for (;;) {
+        auto msg = recv_msg(parent_end.get());
+        if (!msg) {
+            int status = 0;
+            waitpid(jpid, &status, 0);
+            if (msg.error().err == 0 && msg.error().msg == "eof") {
+                if (pid > 0) break;  // execve closed the socket: the process runs
+                return error("exec: the process exited before it was set up");
+            }
+            if (pid > 0) waitpid(pid, nullptr, 0);
+            return std::unexpected(std::move(msg).error());
+        }
+        if (msg->type == MsgType::ChildPid) {
+            pid = msg->pid;
+            continue;
+        }
+        if (msg->type == MsgType::Error) {
+            waitpid(jpid, nullptr, 0);
+            if (pid > 0) waitpid(pid, nullptr, 0);
+            return std::unexpected(Error{msg->err, msg->text});
+        }
+    }
+    if (cfg.process->oom_score_adj)
+        HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                                     std::to_string(*cfg.process->oom_score_adj)),
+                     "process.oomScoreAdj");
+    return Execed{pid};
+}
+
+}  // namespace hako::proc

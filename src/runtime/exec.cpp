@@ -1,0 +1,111 @@
+// exec: the process to run (config.json's process with the command line's
+// changes, or a --process file), started in the container (process/exec).
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <charconv>
+
+#include "cgroup/cgroup.hpp"
+#include "process/exec.hpp"
+#include "runtime/container.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::runtime {
+namespace {
+
+Result<uint32_t> parse_id(std::string_view s, const char* what) {
+    uint32_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
+        return error(std::string("--user: invalid ") + what + " \"" + std::string(s) + "\"");
+    return v;
+}
+
+// The process: --process FILE as is, else config.json's with runc's changes.
+Result<oci::Process> make_process(const ExecOptions& o, const oci::Spec& spec) {
+    oci::Process p;
+    if (!o.process_file.empty()) {
+        auto text = HAKO_TRY_CTX(sys::read_file(o.process_file), "--process");
+        p = HAKO_TRY(oci::parse_process_json(text, "--process `" + o.process_file + "`"));
+    } else {
+        if (!spec.process) return error("config.json has no process to base the exec on");
+        p = *spec.process;
+        p.args = o.args;
+        p.terminal = o.tty;
+    }
+    if (p.args.empty()) return error("exec: no command (args) given");
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    if (p.cwd.empty() || p.cwd[0] != '/') return error("exec: cwd `" + p.cwd + "` must be absolute");
+    for (const auto& e : o.env) {
+        auto key = e.substr(0, e.find('='));
+        std::erase_if(p.env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+        p.env.push_back(e);
+    }
+    if (!o.user.empty()) {
+        auto colon = o.user.find(':');
+        p.user.uid = HAKO_TRY(parse_id(std::string_view(o.user).substr(0, colon), "uid"));
+        if (colon != std::string::npos)
+            p.user.gid = HAKO_TRY(parse_id(std::string_view(o.user).substr(colon + 1), "gid"));
+    }
+    for (const auto& name : o.caps) {
+        auto cap = oci::capability_from_name(name);
+        if (!cap) return error("--cap: unknown capability \"" + name + "\"");
+        if (!p.capabilities) p.capabilities = oci::Capabilities{};
+        for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+            set->push_back(*cap);
+    }
+    if (o.no_new_privs) p.no_new_privileges = true;
+    if (p.terminal || !o.console_socket.empty())
+        return error("exec --tty / --console-socket: terminals are not supported yet");
+    return p;
+}
+
+}  // namespace
+
+Result<int> exec(const StateStore& store, const ExecOptions& o) {
+    ContainerState st;
+    {
+        auto dir = HAKO_TRY(store.open(o.id));
+        st = HAKO_TRY(dir.load());
+        auto status = status_of(st, dir);
+        if (status != ContainerStatus::Running && status != ContainerStatus::Created)
+            return error("container `" + o.id + "` is " + status_name(status) + ": can't exec in it");
+    }
+    auto spec = HAKO_TRY(oci::load_spec(st.bundle + "/config.json"));
+    auto process = HAKO_TRY(make_process(o, spec));
+    std::optional<security::SeccompProgram> seccomp;
+    if (spec.linux && spec.linux->seccomp) seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp));
+    auto init = HAKO_TRY(open_init(st));
+    std::optional<cgroup::Cgroup> cg;
+    if (!st.cgroup_dirs.empty()) cg = cgroup::Cgroup::from_dirs(st.cgroup_dirs);
+
+    proc::ExecConfig cfg;
+    cfg.init = st.pid;
+    cfg.init_pidfd = init.get();
+    cfg.process = &process;
+    cfg.seccomp = seccomp ? &*seccomp : nullptr;
+    cfg.cgroup = cg ? &*cg : nullptr;
+    cfg.preserve_fds = o.preserve_fds;
+
+    sigset_t forward = forwarded_signals(), old;
+    if (!o.detach) sigprocmask(SIG_BLOCK, &forward, &old);
+    auto started = proc::exec_process(cfg);
+    if (!started) {
+        if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
+        return std::unexpected(std::move(started).error());
+    }
+    if (!o.pid_file.empty()) {
+        auto w = sys::write_file_atomic(AT_FDCWD, o.pid_file, std::to_string(started->pid));
+        if (!w) {
+            ::kill(started->pid, SIGKILL);
+            waitpid(started->pid, nullptr, 0);
+            return std::unexpected(std::move(w).error());
+        }
+    }
+    if (o.detach) return 0;
+    int code = forward_and_wait(started->pid, forward);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    return code;
+}
+
+}  // namespace hako::runtime
