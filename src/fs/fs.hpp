@@ -25,6 +25,8 @@ struct MountOptions {
 // Parse mounts[i].options; `field` names it in errors.
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& options,
                                          const std::string& field);
+// Every mount option parse_mount_options knows (for `features`).
+std::vector<std::string> known_mount_options();
 // "rslave" -> MS_SLAVE|MS_REC (rootfsPropagation); 0 if unknown.
 unsigned long propagation_flags(std::string_view name);
 

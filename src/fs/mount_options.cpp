@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <linux/mount.h>
 #include <sys/mount.h>
 
@@ -45,6 +46,17 @@ constexpr AttrOpt kRecAttrs[] = {
 };
 
 }  // namespace
+
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> out;
+    for (const auto& f : kFlags) out.emplace_back(f.name);
+    for (const auto& a : kRecAttrs) out.emplace_back(a.name);
+    for (const char* o : {"bind", "rbind", "tmpcopyup", "private", "rprivate", "shared", "rshared", "slave",
+                          "rslave", "unbindable", "runbindable"})
+        out.emplace_back(o);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 unsigned long propagation_flags(std::string_view n) {
     if (n == "private") return MS_PRIVATE;

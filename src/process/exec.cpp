@@ -109,6 +109,30 @@ Status process_steps(const ExecConfig& cfg) {
     _exit(st ? 0 : 1);
 }
 
+// The joiner's report: the process's pid, then EOF once it has exec'd (the
+// socket is close-on-exec), or the error of the step that failed.
+Result<pid_t> await_exec(int fd, pid_t jpid) {
+    pid_t pid = -1;
+    for (;;) {
+        auto msg = recv_msg(fd);
+        if (!msg) {
+            waitpid(jpid, nullptr, 0);
+            bool eof = msg.error().err == 0 && msg.error().msg == "eof";
+            if (eof && pid > 0) return pid;  // execve closed the socket: the process runs
+            if (pid > 0) waitpid(pid, nullptr, 0);
+            if (eof) return error("exec: the process exited before it was set up");
+            return std::unexpected(std::move(msg).error());
+        }
+        if (msg->type == MsgType::ChildPid) pid = msg->pid;
+        if (msg->type == MsgType::Error) {
+            Error e{msg->err, std::move(msg->text)};
+            waitpid(jpid, nullptr, 0);
+            if (pid > 0) waitpid(pid, nullptr, 0);
+            return std::unexpected(std::move(e));
+        }
+    }
+}
+
 }  // namespace
 
 Result<Execed> exec_process(const ExecConfig& cfg) {
@@ -136,29 +160,7 @@ Result<Execed> exec_process(const ExecConfig& cfg) {
     }
     child_end.reset();
 
-    pid_t pid = -1;
-    for (;;) {
-        auto msg = recv_msg(parent_end.get());
-        if (!msg) {
-            int status = 0;
-            waitpid(jpid, &status, 0);
-            if (msg.error().err == 0 && msg.error().msg == "eof") {
-                if (pid > 0) break;  // execve closed the socket: the process runs
-                return error("exec: the process exited before it was set up");
-            }
-            if (pid > 0) waitpid(pid, nullptr, 0);
-            return std::unexpected(std::move(msg).error());
-        }
-        if (msg->type == MsgType::ChildPid) {
-            pid = msg->pid;
-            continue;
-        }
-        if (msg->type == MsgType::Error) {
-            waitpid(jpid, nullptr, 0);
-            if (pid > 0) waitpid(pid, nullptr, 0);
-            return std::unexpected(Error{msg->err, msg->text});
-        }
-    }
+    pid_t pid = HAKO_TRY(await_exec(parent_end.get(), jpid));
     if (cfg.process->oom_score_adj)
         HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(pid) + "/oom_score_adj",
                                      std::to_string(*cfg.process->oom_score_adj)),

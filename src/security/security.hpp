@@ -31,6 +31,11 @@ struct SeccompProgram {
     unsigned flags = 0;  // SECCOMP_FILTER_FLAG_*
 };
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec);
+// What compile_seccomp accepts (for `features`).
+struct SeccompSupport {
+    std::vector<std::string> actions, operators, archs, flags;
+};
+SeccompSupport seccomp_support();
 Status load_seccomp(const SeccompProgram& prog);
 
 }  // namespace hako::security

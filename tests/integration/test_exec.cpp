@@ -150,3 +150,28 @@ TEST_F(Exec, ErrorsNameTheProblem) {
 
 }  // namespace
 }  // namespace hako::test
+
+namespace hako::test {
+namespace {
+
+// `features`: the OCI features document says what this runtime supports.
+TEST_F(Exec, FeaturesDocument) {
+    auto r = rt({"features"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto j = json::parse(r.out);
+    EXPECT_EQ(j["ociVersionMin"], "1.0.0");
+    auto has = [](const json& arr, const std::string& v) {
+        return std::find(arr.begin(), arr.end(), v) != arr.end();
+    };
+    EXPECT_TRUE(has(j["mountOptions"], "rbind"));
+    EXPECT_TRUE(has(j["mountOptions"], "rro"));
+    EXPECT_TRUE(has(j["linux"]["namespaces"], "time"));
+    EXPECT_TRUE(has(j["linux"]["capabilities"], "CAP_SYS_ADMIN"));
+    EXPECT_EQ(j["linux"]["cgroup"]["v2"], true);
+    EXPECT_TRUE(has(j["linux"]["seccomp"]["actions"], "SCMP_ACT_ERRNO"));
+    EXPECT_FALSE(has(j["linux"]["seccomp"]["actions"], "SCMP_ACT_NOTIFY"));  // not yet
+    EXPECT_TRUE(has(j["linux"]["seccomp"]["archs"], "SCMP_ARCH_X86_64"));
+}
+
+}  // namespace
+}  // namespace hako::test

@@ -41,5 +41,6 @@ void add_update(CLI::App& app, Globals& g, Action& action);
 void add_events(CLI::App& app, Globals& g, Action& action);
 void add_ps(CLI::App& app, Globals& g, Action& action);
 void add_exec(CLI::App& app, Globals& g, Action& action);
+void add_features(CLI::App& app, Globals& g, Action& action);
 
 }  // namespace hako::cli

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     cli::add_events(app, g, action);
     cli::add_ps(app, g, action);
     cli::add_exec(app, g, action);
+    cli::add_features(app, g, action);
 
     auto args = cli::normalize_args(argc, argv);
     std::reverse(args.begin(), args.end());
