@@ -25,10 +25,6 @@ struct Hierarchy {
     std::string own;          // this process's cgroup in it
 };
 
-bool exists(const std::string& p) {
-    struct stat st{};
-    return stat(p.c_str(), &st) == 0;
-}
 
 // The hierarchies this process is in, from /proc/self/cgroup: the one v2
 // hierarchy on a pure v2 host; else every v1 hierarchy of controllers (not
@@ -39,12 +35,12 @@ Result<std::vector<Hierarchy>> hierarchies(bool v2) {
     for (auto& [ctrls, own] : HAKO_TRY(self_memberships())) {
         if (ctrls.empty()) {
             if (v2) out.push_back({"", kRoot, own});
-            else if (exists(std::string(kUnified) + "/cgroup.controllers")) unified = Hierarchy{"", kUnified, own};
+            else if (sys::path_exists(std::string(kUnified) + "/cgroup.controllers")) unified = Hierarchy{"", kUnified, own};
             continue;
         }
         if (v2 || ctrls.rfind("name=", 0) == 0) continue;
         std::string mount = std::string(kRoot) + "/" + ctrls;
-        if (!exists(mount)) continue;
+        if (!sys::path_exists(mount)) continue;
         out.push_back({ctrls, mount, own});
     }
     if (unified) out.push_back(*unified);
@@ -97,6 +93,9 @@ Status make_v2_path(const std::string& mount, const std::string& rel) {
     }
     return {};
 }
+
+// A directory of the hybrid host's unified (v2) hierarchy?
+bool in_unified(const std::string& d) { return d.rfind(std::string(kUnified) + "/", 0) == 0; }
 
 // Every pid in `dir`'s cgroup.procs and in its descendants'.
 void collect_pids(const std::string& dir, std::vector<pid_t>& out) {
@@ -159,7 +158,7 @@ uint64_t keyed_value(const std::string& text, std::string_view key) {
 
 }  // namespace
 
-bool is_pure_v2() { return exists(std::string(kRoot) + "/cgroup.controllers"); }
+bool is_pure_v2() { return sys::path_exists(std::string(kRoot) + "/cgroup.controllers"); }
 
 Result<std::vector<Membership>> self_memberships() {
     auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
@@ -186,7 +185,7 @@ void Cgroup::index_dirs() {
     unified_.clear();
     const std::string root = std::string(kRoot) + "/";
     for (const auto& d : dirs_) {
-        bool unified = v2_ || d.rfind(std::string(kUnified) + "/", 0) == 0;
+        bool unified = v2_ || in_unified(d);
         if (!unified) {
             if (d.rfind(root, 0) != 0) continue;
             std::string rest = d.substr(root.size());
@@ -253,7 +252,7 @@ Status Cgroup::add(pid_t pid) const {
 
 Status Cgroup::join_self() const {
     for (const auto& d : dirs_) {
-        bool v1 = !v2_ && d.rfind(std::string(kUnified) + "/", 0) != 0;
+        bool v1 = !v2_ && !in_unified(d);
         HAKO_TRY_CTX(sys::write_file(d + (v1 ? "/tasks" : "/cgroup.procs"), "0"), "join cgroup `" + d + "`");
     }
     return {};
@@ -304,14 +303,14 @@ Result<std::vector<pid_t>> Cgroup::pids() const {
     if (d.empty()) d = dir_for("freezer");
     if (d.empty() && !dirs_.empty()) d = dirs_[0];
     if (d.empty()) return error("the container has no cgroup");
-    if (!exists(d)) return sys_error("cgroup `" + d + "`");
+    if (!sys::path_exists(d)) return sys_error("cgroup `" + d + "`");
     std::vector<pid_t> out;
     collect_pids(d, out);
     return out;
 }
 
 Status Cgroup::signal_all(int sig) const {
-    if (v2_ && sig == SIGKILL && exists(unified_ + "/cgroup.kill"))
+    if (v2_ && sig == SIGKILL && sys::path_exists(unified_ + "/cgroup.kill"))
         return sys::write_file(unified_ + "/cgroup.kill", "1");
     // Frozen, nothing forks a process we would miss. Without a freezer, best effort.
     bool was_frozen = frozen();

@@ -17,10 +17,6 @@ namespace {
 
 const std::string kBase = "linux.resources.";
 
-bool exists(const std::string& p) {
-    struct stat st{};
-    return stat(p.c_str(), &st) == 0;
-}
 
 // Writes into one controller's directory; errors name the config field.
 struct Files {
@@ -49,7 +45,7 @@ std::string v2_limit(int64_t v) { return v < 0 ? "max" : std::to_string(v); }
 Status memory_v1(const Files& f, const oci::MemoryResources& mem) {
     oci::MemoryResources m = mem;
     // An unlimited memory with swap unset: memory+swap unlimited too (runc).
-    if (m.limit == -1 && !m.swap && exists(f.dir + "/memory.memsw.limit_in_bytes")) m.swap = -1;
+    if (m.limit == -1 && !m.swap && sys::path_exists(f.dir + "/memory.memsw.limit_in_bytes")) m.swap = -1;
     // The kernel keeps memory <= memory+swap at every step: raise whichever
     // must go first (runc's order).
     if (m.limit && m.swap) {
@@ -162,7 +158,7 @@ std::string devnum(int64_t major, int64_t minor) { return fmt::format("{}:{}", m
 
 Status blkio_v1(const Files& f, const oci::BlockIOResources& b) {
     // Kernels with BFQ and without CFQ have blkio.bfq.weight only.
-    const bool bfq = !exists(f.dir + "/blkio.weight") && exists(f.dir + "/blkio.bfq.weight");
+    const bool bfq = !sys::path_exists(f.dir + "/blkio.weight") && sys::path_exists(f.dir + "/blkio.bfq.weight");
     const std::string weight = bfq ? "blkio.bfq.weight" : "blkio.weight";
     if (b.weight) HAKO_TRY(f.write(weight, num(*b.weight), "blockIO.weight"));
     if (b.leaf_weight) HAKO_TRY(f.write("blkio.leaf_weight", num(*b.leaf_weight), "blockIO.leafWeight"));
@@ -191,7 +187,7 @@ Status blkio_v1(const Files& f, const oci::BlockIOResources& b) {
 
 Status io_v2(const Files& f, const oci::BlockIOResources& b) {
     // io.bfq.weight takes blkio's 10..1000 as is; io.weight wants 1..10000.
-    const bool bfq = exists(f.dir + "/io.bfq.weight");
+    const bool bfq = sys::path_exists(f.dir + "/io.bfq.weight");
     auto weight = [&](uint16_t w) { return bfq ? num(w) : num(1 + (int64_t(std::clamp<uint16_t>(w, 10, 1000)) - 10) * 9999 / 990); };
     const std::string wfile = bfq ? "io.bfq.weight" : "io.weight";
     if (b.weight) HAKO_TRY(f.write(wfile, (bfq ? "" : "default ") + weight(*b.weight), "blockIO.weight"));
@@ -223,7 +219,7 @@ Status hugetlb(const Files& f, const std::vector<oci::HugepageLimit>& limits, bo
         const auto& h = limits[i];
         std::string field = fmt::format("hugepageLimits[{}]", i);
         std::string file = "hugetlb." + h.page_size + (v2 ? ".max" : ".limit_in_bytes");
-        if (!f.dir.empty() && !exists(f.dir + "/" + file))
+        if (!f.dir.empty() && !sys::path_exists(f.dir + "/" + file))
             return error(kBase + field + ": the host has no huge pages of size \"" + h.page_size + "\"");
         HAKO_TRY(f.write(file, num(int64_t(h.limit)), field));
     }
@@ -298,7 +294,7 @@ Status Cgroup::apply(const oci::Resources& r, const std::vector<oci::Device>& de
             return error(kBase + "unified: the host has no cgroup v2 hierarchy");
         Files f{unified_, "unified"};
         for (const auto& [key, value] : r.unified) {
-            if (!exists(unified_ + "/" + key))
+            if (!sys::path_exists(unified_ + "/" + key))
                 return error(kBase + "unified." + key + ": no such file in `" + unified_ +
                              "` (is its controller enabled?)");
             HAKO_TRY(f.write(key, value, "unified." + key));

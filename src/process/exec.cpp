@@ -64,21 +64,9 @@ Status process_steps(const ExecConfig& cfg) {
     HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
     if (p.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
     if (cfg.seccomp && !p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
-    if (p.capabilities) {
-        HAKO_TRY(security::drop_bounding_set(p.capabilities->bounding));
-        HAKO_TRY(security::set_keep_caps(true));
-    }
-    HAKO_TRY(security::switch_user(p.user, true));
-    if (p.capabilities) {
-        HAKO_TRY(security::set_keep_caps(false));
-        HAKO_TRY(security::apply_capabilities(*p.capabilities));
-    }
+    HAKO_TRY(security::assume_process_identity(p));
     std::string exe = HAKO_TRY(find_executable(p));
-    std::vector<char*> argv, envp;
-    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    std::vector<char*> argv = c_strings(p.args), envp = c_strings(p.env);
     if (cfg.seccomp && p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
     execve(exe.c_str(), argv.data(), envp.data());
     return sys_error("exec `" + exe + "` (process.args[0])");
@@ -143,20 +131,12 @@ Result<Execed> exec_process(const ExecConfig& cfg) {
     // The process is the joiner's child: when the joiner exits, we adopt it.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-    UniqueFd leaf;
-    if (cfg.cgroup) leaf = HAKO_TRY(cfg.cgroup->open_leaf());
     UniqueFd joiner_fd;
-    bool join_cgroup = cfg.cgroup != nullptr;
-    auto cloned = Result<pid_t>(std::unexpected(Error{}));
-    if (leaf) {
-        cloned = sys::clone_process(0, &joiner_fd, leaf.get());
-        if (cloned) join_cgroup = false;
-    }
-    if (!cloned) cloned = sys::clone_process(0, &joiner_fd);
-    pid_t jpid = HAKO_TRY(std::move(cloned));
+    bool placed = false;
+    pid_t jpid = HAKO_TRY(clone_child(0, &joiner_fd, cfg.cgroup, &placed));
     if (jpid == 0) {
         parent_end.reset();
-        joiner(cfg, join_cgroup, child_end.get());
+        joiner(cfg, cfg.cgroup && !placed, child_end.get());
     }
     child_end.reset();
 

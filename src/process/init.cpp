@@ -135,25 +135,13 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     }
     {
         log::Step step("capabilities and user");
-        if (process.capabilities) {
-            HAKO_TRY(security::drop_bounding_set(process.capabilities->bounding));
-            HAKO_TRY(security::set_keep_caps(true));
-        }
-        HAKO_TRY(security::switch_user(process.user, true));
-        if (process.capabilities) {
-            HAKO_TRY(security::set_keep_caps(false));
-            HAKO_TRY(security::apply_capabilities(*process.capabilities));
-        }
+        HAKO_TRY(security::assume_process_identity(process));
     }
     if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
     cwd.reset();
     std::string exe = HAKO_TRY(find_executable(process));
 
-    std::vector<char*> argv, envp;
-    for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    std::vector<char*> argv = c_strings(process.args), envp = c_strings(process.env);
 
     // Ready: the runtime may go now; we wait for `start` on the exec fifo.
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

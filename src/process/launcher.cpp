@@ -46,6 +46,30 @@ std::string exit_text(int status) {
 
 }  // namespace
 
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    out.reserve(v.size() + 1);
+    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+Result<pid_t> clone_child(uint64_t flags, UniqueFd* pidfd, const cgroup::Cgroup* cg, bool* placed) {
+    *placed = false;
+    if (cg) {
+        auto leaf = HAKO_TRY(cg->open_leaf());
+        if (leaf) {
+            auto pid = sys::clone_process(flags, pidfd, leaf.get());
+            if (pid) {
+                *placed = true;
+                return pid;
+            }
+            log::debug("clone into the cgroup: {}; falling back", pid.error().msg);
+        }
+    }
+    return sys::clone_process(flags, pidfd);
+}
+
 Result<Launched> launch(const LaunchConfig& config) {
     LaunchConfig cfg = config;
     const oci::Spec& spec = *cfg.spec;
@@ -67,20 +91,10 @@ Result<Launched> launch(const LaunchConfig& config) {
         // CLONE_INTO_CGROUP): init unshares it. On cgroup v2, clone
         // straight into the cgroup; else init waits to be moved.
         if (cfg.cgroup) flags &= ~uint64_t(CLONE_NEWCGROUP);
-        UniqueFd leaf;
-        if (cfg.cgroup) leaf = HAKO_TRY(cfg.cgroup->open_leaf());
-        auto cloned = Result<pid_t>(std::unexpected(Error{}));
-        if (leaf) {
-            cfg.cgroup_by_clone = true;
-            cloned = sys::clone_process(flags, &pidfd, leaf.get());
-            if (!cloned) log::debug("clone into the cgroup: {}; falling back", cloned.error().msg);
-        }
-        if (!cloned) {
-            cfg.cgroup_by_clone = false;
-            cfg.cgroup_self_join = cfg.cgroup && !plan.new_user && !plan.join_user;
-            cloned = sys::clone_process(flags, &pidfd);
-        }
-        pid = HAKO_TRY(std::move(cloned));
+        bool placed = false;  // (set in the child too: it returns from the same clone)
+        pid = HAKO_TRY(clone_child(flags, &pidfd, cfg.cgroup, &placed));
+        cfg.cgroup_by_clone = placed;
+        cfg.cgroup_self_join = cfg.cgroup && !placed && !plan.new_user && !plan.join_user;
         if (pid == 0) {  // (inside the scope: init never ends the parent's Step)
             parent_end.reset();
             container_init(cfg, plan, child_end.get());

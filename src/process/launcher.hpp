@@ -58,6 +58,14 @@ Result<Launched> launch(const LaunchConfig& cfg);
 // Find args[0] as execvp would, with the process's PATH (in the current root).
 Result<std::string> find_executable(const oci::Process& p);
 
+// execve's view of a string list: pointers into it, then a null.
+std::vector<char*> c_strings(const std::vector<std::string>& v);
+
+// Clone a child (fork-like, `flags` adding namespaces) into `cg`: on cgroup
+// v2 clone3 places it (CLONE_INTO_CGROUP) and *placed is set; otherwise, or
+// when that fails, a plain clone and *placed is false (the caller moves it).
+Result<pid_t> clone_child(uint64_t flags, UniqueFd* pidfd, const cgroup::Cgroup* cg, bool* placed);
+
 // The name of the exec fifo inside the state directory.
 inline constexpr const char* kExecFifo = "exec.fifo";
 

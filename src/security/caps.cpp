@@ -74,4 +74,17 @@ Status apply_capabilities(const oci::Capabilities& caps) {
     return {};
 }
 
+Status assume_process_identity(const oci::Process& p) {
+    if (p.capabilities) {
+        HAKO_TRY(drop_bounding_set(p.capabilities->bounding));
+        HAKO_TRY(set_keep_caps(true));
+    }
+    HAKO_TRY(switch_user(p.user, true));
+    if (p.capabilities) {
+        HAKO_TRY(set_keep_caps(false));
+        HAKO_TRY(apply_capabilities(*p.capabilities));
+    }
+    return {};
+}
+
 }  // namespace hako::security

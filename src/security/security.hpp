@@ -21,6 +21,9 @@ Status apply_capabilities(const oci::Capabilities& caps);
 
 // setgroups(additionalGids), setresgid, setresuid, umask.
 Status switch_user(const oci::User& user, bool setgroups_allowed);
+// The process's user and capabilities: the bounding set dropped, the user
+// switched with the capabilities kept, then exactly the process's sets.
+Status assume_process_identity(const oci::Process& p);
 Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
 Status set_no_new_privs();
 

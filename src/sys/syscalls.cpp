@@ -144,4 +144,9 @@ Result<std::string> read_file(const std::string& path, int dirfd) {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+bool path_exists(const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
 }  // namespace hako::sys

@@ -43,6 +43,8 @@ Status write_file(const std::string& path, std::string_view content);
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
 // Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).
 Result<std::string> read_file(const std::string& path, int dirfd = AT_FDCWD);
+// stat(2) succeeds (follows symlinks).
+bool path_exists(const std::string& path);
 
 // "/proc/self/fd/N": the path form of an fd (for mount targets).
 std::string fd_path(int fd);
