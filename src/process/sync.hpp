@@ -22,6 +22,12 @@
 //                                                             into its pid namespace)
 //                                   <-    Ready              (setup done; init blocks on
 //                                                             the exec fifo until start)
+//   [prestart, createRuntime hooks] <-    Hooks              (mounts done, before pivot_root,
+//                                                             when the spec has hooks)
+//   state JSON for the in-container ->    HooksDone(text)    (init runs createContainer now,
+//   hooks                                                     startContainer after start)
+//                                   <-    SeccompListener(fd) (SCMP_ACT_NOTIFY: the
+//   sends it to listenerPath        ->    Continue            listener fd)
 //                                   <-    Error(errno, text) (any step failed; init exits)
 //
 // One message per packet: a fixed header and optional text.
@@ -34,6 +40,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "sys/fd.hpp"
 
 namespace hako::proc {
 
@@ -45,6 +52,9 @@ enum class MsgType : uint32_t {
     Error = 5,
     Continue = 6,
     CgroupJoined = 7,
+    Hooks = 8,
+    HooksDone = 9,
+    SeccompListener = 10,
 };
 
 struct Message {
@@ -54,12 +64,18 @@ struct Message {
     MsgType type{};
     int32_t err = 0;    // Error: errno
     int32_t pid = 0;    // MapsRequest / ChildPid
-    std::string text;   // Error: the message
+    std::string text;   // Error: the message; HooksDone: the state JSON
+    int fd = -1;        // sent along (SCM_RIGHTS) when >= 0; not owned
+};
+
+// A received message owns the fd it carried.
+struct Received : Message {
+    UniqueFd owned_fd;
 };
 
 Status send_msg(int fd, const Message& m);
 // EOF (peer gone) is an error with err == 0 and msg "eof".
-Result<Message> recv_msg(int fd);
+Result<Received> recv_msg(int fd);
 
 // For the child: report an error and nothing else.
 void send_error(int fd, const Error& e) noexcept;
