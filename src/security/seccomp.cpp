@@ -13,11 +13,20 @@
 #include <set>
 #include <string>
 
+#include <fcntl.h>
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co. (see cache_key)
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
 #include "security/security.hpp"
 #include "sys/fd.hpp"
+#include "sys/syscalls.hpp"
 
 namespace hako::security {
 namespace {
+
+constexpr unsigned kNewListener = 1U << 3;        // SECCOMP_FILTER_FLAG_NEW_LISTENER
+constexpr unsigned kWaitKillableRecv = 1U << 5;   // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 
 struct CtxDeleter {
     void operator()(void* c) const { seccomp_release(c); }
@@ -34,7 +43,7 @@ Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errn
     if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(e);
     if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
     if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-    if (name == "SCMP_ACT_NOTIFY") return error(field + ": SCMP_ACT_NOTIFY is not supported yet");
+    if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
     return error(field + ": unknown seccomp action \"" + name + "\"");
 }
 
@@ -60,7 +69,7 @@ std::string arch_name(std::string a) {
 SeccompSupport seccomp_support() {
     SeccompSupport s;
     s.actions = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                 "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+                 "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
     s.operators = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
                    "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
     for (const char* a : {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
@@ -68,12 +77,39 @@ SeccompSupport seccomp_support() {
                           "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",
                           "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"})
         if (seccomp_arch_resolve_name(arch_name(a).c_str()) != 0) s.archs.emplace_back(a);
-    s.flags = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"};
+    s.flags = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC",
+               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
     return s;
 }
 
-Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec) {
-    const std::string base = "linux.seccomp";
+namespace {
+
+const std::string kBase = "linux.seccomp";
+
+// The load flags the spec asks for (the filter itself is in the BPF).
+Result<unsigned> filter_flags(const oci::Seccomp& spec) {
+    unsigned flags = 0;
+    for (size_t i = 0; i < spec.flags.size(); ++i) {
+        const auto& f = spec.flags[i];
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        else if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
+        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") flags |= kWaitKillableRecv;
+        else return error(kBase + ".flags[" + std::to_string(i) + "]: unsupported flag \"" + f + "\"");
+    }
+    return flags;
+}
+
+bool uses_notify(const oci::Seccomp& spec) {
+    if (spec.default_action == "SCMP_ACT_NOTIFY") return true;
+    for (const auto& sc : spec.syscalls)
+        if (sc.action == "SCMP_ACT_NOTIFY") return true;
+    return false;
+}
+
+// libseccomp: the spec's rules into a BPF program.
+Result<std::vector<sock_filter>> compile_bpf(const oci::Seccomp& spec) {
+    const std::string& base = kBase;
     uint32_t def = HAKO_TRY(action_of(spec.default_action, spec.default_errno_ret,
                                       base + ".defaultAction"));
     Ctx ctx(seccomp_init(def));
@@ -88,15 +124,6 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec) {
         int r = seccomp_arch_add(ctx.get(), arch);
         if (r < 0 && r != -EEXIST)
             return sys_error(base + ".architectures[" + std::to_string(i) + "]: add", -r);
-    }
-    SeccompProgram prog;
-    for (size_t i = 0; i < spec.flags.size(); ++i) {
-        const auto& f = spec.flags[i];
-        if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
-        else if (f == "SECCOMP_FILTER_FLAG_LOG") prog.flags |= SECCOMP_FILTER_FLAG_LOG;
-        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") prog.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-        else
-            return error(base + ".flags[" + std::to_string(i) + "]: unsupported flag \"" + f + "\"");
     }
     for (size_t i = 0; i < spec.syscalls.size(); ++i) {
         const auto& rule = spec.syscalls[i];
@@ -140,18 +167,82 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec) {
     if (r < 0) return sys_error(base + ": export BPF", -r);
     off_t size = lseek(mfd.get(), 0, SEEK_END);
     if (size < 0 || size % sizeof(sock_filter) != 0) return error(base + ": bad BPF size");
-    prog.filter.resize(static_cast<size_t>(size) / sizeof(sock_filter));
-    if (pread(mfd.get(), prog.filter.data(), static_cast<size_t>(size), 0) != size)
+    std::vector<sock_filter> filter(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (pread(mfd.get(), filter.data(), static_cast<size_t>(size), 0) != size)
         return sys_error(base + ": read BPF");
+    return filter;
+}
+
+// The cache key: everything the BPF depends on: the rules (in a canonical
+// text), this code's version, libseccomp's version and the kernel's
+// seccomp API level (libseccomp picks actions by it).
+std::string cache_key(const oci::Seccomp& spec) {
+    std::string t = "hako-seccomp-1\n";
+    const scmp_version* v = seccomp_version();
+    t += std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
+         " api " + std::to_string(seccomp_api_get()) + "\n";
+    auto opt = [](const std::optional<uint32_t>& e) { return e ? std::to_string(*e) : "-"; };
+    t += spec.default_action + " " + opt(spec.default_errno_ret) + "\n";
+    for (const auto& a : spec.architectures) t += "arch " + a + "\n";
+    for (const auto& sc : spec.syscalls) {
+        t += "rule " + sc.action + " " + opt(sc.errno_ret);
+        for (const auto& n : sc.names) t += " " + n;
+        for (const auto& a : sc.args)
+            t += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " +
+                 std::to_string(a.value_two) + "]";
+        t += "\n";
+    }
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    // The low-level digest: OpenSSL 3's one-shot SHA256() goes through the
+    // provider machinery (a library context, a fetch) at every start.
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, t.data(), t.size());
+    SHA256_Final(md, &ctx);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char c : md) {
+        hex += kHex[c >> 4];
+        hex += kHex[c & 15];
+    }
+    return hex;
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec, const std::string& cache_dir) {
+    SeccompProgram prog;
+    prog.flags = HAKO_TRY(filter_flags(spec));
+    prog.notify = uses_notify(spec);
+    if (prog.notify) prog.flags |= kNewListener;
+    std::string key;
+    if (!cache_dir.empty()) {
+        key = cache_key(spec);
+        auto cached = sys::read_file(cache_dir + "/" + key);
+        if (cached && !cached->empty() && cached->size() % sizeof(sock_filter) == 0) {
+            prog.filter.resize(cached->size() / sizeof(sock_filter));
+            std::memcpy(prog.filter.data(), cached->data(), cached->size());
+            return prog;
+        }
+    }
+    prog.filter = HAKO_TRY(compile_bpf(spec));
+    if (!cache_dir.empty()) {
+        // Best effort: a cache that can't be written costs only the next compile.
+        if (sys::mkdir_all(cache_dir, 0700))
+            (void)sys::write_file_atomic(AT_FDCWD, cache_dir + "/" + key,
+                                         std::string_view(reinterpret_cast<const char*>(prog.filter.data()),
+                                                          prog.filter.size() * sizeof(sock_filter)));
+    }
     return prog;
 }
 
-Status load_seccomp(const SeccompProgram& prog) {
+Result<UniqueFd> load_seccomp(const SeccompProgram& prog) {
     sock_fprog fprog{static_cast<unsigned short>(prog.filter.size()),
                      const_cast<sock_filter*>(prog.filter.data())};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog.flags, &fprog) < 0)
-        return sys_error("load the seccomp filter (linux.seccomp)");
-    return {};
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog.flags, &fprog);
+    if (r < 0) return sys_error("load the seccomp filter (linux.seccomp)");
+    // With SECCOMP_FILTER_FLAG_NEW_LISTENER the result is the listener fd.
+    return UniqueFd(prog.notify ? static_cast<int>(r) : -1);
 }
 
 }  // namespace hako::security

@@ -9,9 +9,15 @@
 
 #include "common/error.hpp"
 #include "oci/spec.hpp"
+#include "sys/fd.hpp"
 
 namespace hako::security {
 
+// Leave out of every set the capabilities the runtime's own bounding set
+// lacks (no process it starts can have them: a runtime in a restricted
+// container, or this host's root without CAP_SYS_RESOURCE). Returns their
+// names, for a warning. As Podman computes --privileged from its own set.
+std::vector<std::string> fit_capabilities(oci::Capabilities& caps);
 // Drop every capability not in `keep` from the bounding set.
 Status drop_bounding_set(const std::vector<int>& keep);
 // Keep permitted capabilities across the uid change (PR_SET_KEEPCAPS).
@@ -26,19 +32,32 @@ Status switch_user(const oci::User& user, bool setgroups_allowed);
 Status assume_process_identity(const oci::Process& p);
 Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
 Status set_no_new_privs();
+// AppArmor / SELinux: on this host at all?
+bool apparmor_enabled();
+bool selinux_enabled();
+// The process's AppArmor profile and SELinux label for its execve (an
+// SELinux label is ignored where SELinux is off).
+Status apply_exec_labels(const oci::Process& p);
+// A new session keyring (runc's default; --no-new-keyring keeps the caller's).
+Status join_session_keyring(const std::string& name);
 
 // A seccomp filter compiled (by libseccomp) into a BPF program before clone;
 // the child only loads it.
 struct SeccompProgram {
     std::vector<sock_filter> filter;
-    unsigned flags = 0;  // SECCOMP_FILTER_FLAG_*
+    unsigned flags = 0;   // SECCOMP_FILTER_FLAG_*
+    bool notify = false;  // SCMP_ACT_NOTIFY: loading yields a listener fd
 };
-Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec);
+// With a cache_dir, the BPF is kept there under the SHA-256 of the rules
+// (and of libseccomp's version and the kernel's API level), so a profile
+// seen before (Podman's 437 syscalls on every container) costs one read.
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec, const std::string& cache_dir = {});
 // What compile_seccomp accepts (for `features`).
 struct SeccompSupport {
     std::vector<std::string> actions, operators, archs, flags;
 };
 SeccompSupport seccomp_support();
-Status load_seccomp(const SeccompProgram& prog);
+// Load the filter into this thread; the listener fd when prog.notify.
+Result<UniqueFd> load_seccomp(const SeccompProgram& prog);
 
 }  // namespace hako::security
