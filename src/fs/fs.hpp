@@ -43,6 +43,9 @@ struct RootfsConfig {
     bool host_mount_ns = false;
     // Called before a cgroup mount (which shows the container's cgroup).
     std::function<Status()> before_cgroup_mount;
+    // Called once the mounts are made, before pivot_root (the runtime's
+    // prestart/createRuntime hooks, then createContainer).
+    std::function<Status()> before_pivot;
 };
 
 // In the container's mount namespace: the propagation of "/", the rootfs

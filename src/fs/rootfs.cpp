@@ -150,6 +150,7 @@ Status enter_rootfs(const RootfsConfig& cfg) {
             HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg));
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
     }
+    if (cfg.before_pivot) HAKO_TRY(cfg.before_pivot());
     if (cfg.host_mount_ns) {
         if (chdir(cfg.rootfs.c_str()) < 0 || chroot(".") < 0 || chdir("/") < 0)
             return sys_error("chroot `" + cfg.rootfs + "`");

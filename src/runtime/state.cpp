@@ -72,11 +72,44 @@ Status validate_id(const std::string& id) {
     return {};
 }
 
+namespace {
+
+// The poststart and poststop hooks are kept with the state: they run at
+// start and delete, whatever has become of the bundle since.
+nlohmann::json hooks_to_json(const std::vector<oci::Hook>& hooks) {
+    auto out = nlohmann::json::array();
+    for (const auto& h : hooks) {
+        nlohmann::json j{{"path", h.path}, {"args", h.args}, {"env", h.env}};
+        if (h.timeout) j["timeout"] = *h.timeout;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::vector<oci::Hook> hooks_from_json(const nlohmann::json& j, const char* key) {
+    std::vector<oci::Hook> out;
+    if (!j.contains(key) || !j[key].is_array()) return out;
+    for (const auto& h : j[key]) {
+        if (!h.is_object()) continue;
+        oci::Hook hook;
+        hook.path = h.value("path", "");
+        hook.args = h.value("args", std::vector<std::string>{});
+        hook.env = h.value("env", std::vector<std::string>{});
+        if (h.contains("timeout") && h["timeout"].is_number_integer()) hook.timeout = h["timeout"].get<int>();
+        out.push_back(std::move(hook));
+    }
+    return out;
+}
+
+}  // namespace
+
 Status ContainerDir::save(const ContainerState& st) const {
     nlohmann::json j{{"ociVersion", st.oci_version}, {"id", st.id},         {"bundle", st.bundle},
                      {"rootfs", st.rootfs},          {"pid", st.pid},       {"pidStart", st.pid_start},
                      {"created", st.created},        {"owner", st.owner},   {"annotations", st.annotations},
                      {"cgroupDirs", st.cgroup_dirs}};
+    if (!st.poststart.empty()) j["poststart"] = hooks_to_json(st.poststart);
+    if (!st.poststop.empty()) j["poststop"] = hooks_to_json(st.poststop);
     HAKO_TRY_CTX(sys::write_file_atomic(fd_.get(), kStateFile, j.dump()), "`" + path_ + "`");
     return {};
 }
@@ -100,6 +133,8 @@ Result<ContainerState> ContainerDir::load() const {
     if (j.contains("annotations") && j["annotations"].is_object())
         for (auto& [k, v] : j["annotations"].items())
             if (v.is_string()) st.annotations[k] = v.get<std::string>();
+    st.poststart = hooks_from_json(j, "poststart");
+    st.poststop = hooks_from_json(j, "poststop");
     return st;
 }
 

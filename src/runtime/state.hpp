@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "oci/spec.hpp"
 #include "sys/fd.hpp"
 
 namespace hako::runtime {
@@ -29,6 +30,7 @@ struct ContainerState {
     uid_t owner = 0;
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;  // the container's cgroup, one per hierarchy
+    std::vector<oci::Hook> poststart, poststop;  // run by start and delete
 };
 
 // A container's directory, opened and locked for this command. The lock is a

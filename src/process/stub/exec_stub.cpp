@@ -70,7 +70,8 @@ void put(const char* s) { sys(kWrite, 2, reinterpret_cast<long>(s), static_cast<
     long fifo = sys(kOpenat, dirfd, reinterpret_cast<long>("exec.fifo"), kOWronly | kOCloexec);
     if (fifo < 0) sys(kExit, 1);
     if (sys(kWrite, fifo, reinterpret_cast<long>("0"), 1) != 1) sys(kExit, 1);
-    sys(kClose, fifo);
+    // The fifo stays open until execve closes it (close-on-exec): its EOF
+    // tells `start` that the process runs (poststart hooks wait for that).
     sys(kClose, dirfd);
     long r = sys(kExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
                  reinterpret_cast<long>(envp));
