@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -473,6 +475,69 @@ bool contains_line(std::string_view text, std::string_view line) {
     for (auto& l : lines(text))
         if (trim(l) == want) return true;
     return false;
+}
+
+// --- unix sockets ---------------------------------------------------------------------------
+
+UnixListener::UnixListener(std::string path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path_);
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::listen(fd_, 4) < 0)
+        throw std::runtime_error("bind/listen " + path_ + ": " + strerror(errno));
+}
+
+UnixListener::~UnixListener() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+}
+
+int UnixListener::accept(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+    return ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+int recv_fd(int sock, std::string* data, std::chrono::milliseconds timeout) {
+    pollfd p{sock, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+    char buf[65536];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    if (data) data->assign(buf, static_cast<size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            return fd;
+        }
+    return -1;
+}
+
+std::string read_until(int fd, std::string_view until, std::chrono::milliseconds timeout) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.find(until) == std::string::npos) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        char buf[4096];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

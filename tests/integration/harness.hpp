@@ -145,6 +145,29 @@ bool contains_line(std::string_view text, std::string_view line);  // exact line
 // Polls `pred` every 20 ms until it returns true or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// --- unix sockets (console socket, seccomp listener) ----------------------------------
+
+// A listening SOCK_STREAM unix socket at `path` (removed with it).
+class UnixListener {
+public:
+    explicit UnixListener(std::string path);
+    ~UnixListener();
+    UnixListener(const UnixListener&) = delete;
+    UnixListener& operator=(const UnixListener&) = delete;
+    const std::string& path() const { return path_; }
+    // A connection, or -1 if none comes within `timeout` (the caller closes it).
+    int accept(std::chrono::milliseconds timeout);
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+// One message from `sock` and the fd it carries (-1 if none); the text in *data.
+int recv_fd(int sock, std::string* data, std::chrono::milliseconds timeout);
+// Everything readable from `fd` within `timeout`, until `until` appears in it
+// (or EOF / EIO).
+std::string read_until(int fd, std::string_view until, std::chrono::milliseconds timeout);
+
 // --- bundles --------------------------------------------------------------------------
 
 // The default config: `runc spec` (OCI 1.0.2) with terminal=false.

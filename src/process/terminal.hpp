@@ -1,0 +1,37 @@
+// Terminals (process.terminal): the container's process gets a new pty from
+// the container's own devpts; its master goes out over a unix socket with
+// SCM_RIGHTS (--console-socket, as runc does: conmon and containerd's shim
+// take it from there), or to the runtime itself, which relays a foreground
+// run/exec to the caller's terminal.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "common/error.hpp"
+#include "oci/spec.hpp"
+#include "sys/fd.hpp"
+
+namespace hako::proc {
+
+// In the container, once its /dev is in place: open a pty (/dev/ptmx),
+// size it (process.consoleSize), send the master over `console_sock`, and
+// make the slave our controlling terminal and stdin, stdout and stderr.
+Status setup_terminal(int console_sock, const oci::Process& p);
+
+// The runtime's end of a foreground terminal: a socketpair whose second fd
+// goes to the container as its console socket.
+struct ConsolePair {
+    UniqueFd ours, theirs;
+};
+Result<ConsolePair> console_pair();
+// Receive the pty master sent over a console socket.
+Result<UniqueFd> receive_master(int sock);
+
+// Relay our stdin to the master and the master to our stdout until `pid`
+// exits; our terminal (when stdin is one) is raw meanwhile and its size
+// follows SIGWINCH. The signals in `forward` (blocked by the caller) go to
+// the process. Returns its exit code (128+N for signal N).
+int relay_and_wait(pid_t pid, int master, const sigset_t& forward);
+
+}  // namespace hako::proc

@@ -1,0 +1,79 @@
+// Terminals: with --console-socket the runtime sends the pty master over the
+// socket (SCM_RIGHTS), as Podman's conmon and containerd's shim expect; the
+// process has the slave as its controlling terminal and stdio, sized by
+// process.consoleSize.
+#include <unistd.h>
+
+#include "harness.hpp"
+
+namespace hako::test {
+namespace {
+
+using Terminal = ContainerTest;
+
+TEST_F(Terminal, ConsoleSocketGetsTheMaster) {
+    Bundle b;
+    b.config()["process"]["terminal"] = true;
+    b.config()["process"]["consoleSize"] = {{"height", 33}, {"width", 111}};
+    b.script("read line; tty; stty size; echo \"got $line\"; exit 4");
+    UnixListener console(b.dir() + "/console.sock");
+    std::string id = rt.new_id("tty");
+    auto c = rt.create(b, id, {"--console-socket", console.path()});
+    ASSERT_EQ(c.exit_code, 0) << c;
+    int conn = console.accept(5s);
+    ASSERT_GE(conn, 0);
+    std::string name;
+    int master = recv_fd(conn, &name, 5s);
+    close(conn);
+    ASSERT_GE(master, 0);
+    EXPECT_TRUE(isatty(master));
+    ASSERT_EQ(rt.start(id).exit_code, 0);
+    ASSERT_EQ(write(master, "hello\n", 6), 6);
+    std::string out = read_until(master, "got hello", 10s);
+    close(master);
+    EXPECT_TRUE(contains(out, "/dev/pts/0")) << out;  // the container's own devpts
+    EXPECT_TRUE(contains(out, "33 111")) << out;      // consoleSize
+    EXPECT_TRUE(contains(out, "got hello")) << out;   // stdin is the terminal too
+    ASSERT_TRUE(rt.wait_status(id, "stopped"));
+    EXPECT_EQ(rt.remove(id).exit_code, 0);
+}
+
+TEST_F(Terminal, ExecTtyWithConsoleSocket) {
+    Bundle b({"sleep", "1000"});
+    std::string id = rt.new_id("ttyexec");
+    ASSERT_EQ(rt.run(b, id, {"--detach"}).exit_code, 0);
+    UnixListener console(b.dir() + "/exec.sock");
+    auto e = rt({"exec", "--tty", "--detach", "--console-socket", console.path(), id, "sh", "-c",
+                 "tty; echo $$ is-session-leader-$(cut -d' ' -f6 /proc/$$/stat) END"});
+    ASSERT_EQ(e.exit_code, 0) << e;
+    int conn = console.accept(5s);
+    ASSERT_GE(conn, 0);
+    int master = recv_fd(conn, nullptr, 5s);
+    close(conn);
+    ASSERT_GE(master, 0);
+    std::string out = read_until(master, "END", 10s);
+    close(master);
+    EXPECT_TRUE(contains(out, "/dev/pts/")) << out;
+    // The shell leads its session (setsid; the pty is its controlling terminal).
+    auto ws = words(out.substr(out.rfind("/dev/pts/")));
+    ASSERT_GE(ws.size(), 3u) << out;
+    EXPECT_EQ(ws[2], "is-session-leader-" + ws[1]) << out;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
+TEST_F(Terminal, ConsoleSocketAndTerminalMustAgree) {
+    Bundle b({"true"});
+    UnixListener console(b.dir() + "/c.sock");
+    std::string id = rt.new_id("ttybad");
+    auto c = rt.create(b, id, {"--console-socket", console.path()});  // terminal is false
+    EXPECT_NE(c.exit_code, 0);
+    EXPECT_TRUE(contains(c.err, "process.terminal")) << c;
+    b.config()["process"]["terminal"] = true;
+    auto d = rt.create(b, id);  // detached: where would the master go?
+    EXPECT_NE(d.exit_code, 0);
+    EXPECT_TRUE(contains(d.err, "--console-socket")) << d;
+    EXPECT_TRUE(rt.list_ids().empty());
+}
+
+}  // namespace
+}  // namespace hako::test
