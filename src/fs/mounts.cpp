@@ -14,6 +14,7 @@
 #include "common/strings.hpp"
 #include "fs/fs.hpp"
 #include "runtime/log.hpp"
+#include "security/security.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 
@@ -28,6 +29,11 @@ Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsi
 Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
                    const RootfsConfig& cfg) {
     auto opts = HAKO_TRY(parse_mount_options(m.options, field + ".options"));
+    // linux.mountLabel: the SELinux context of the file systems we create.
+    const auto* spec_linux = cfg.spec->linux ? &*cfg.spec->linux : nullptr;
+    if (spec_linux && !spec_linux->mount_label.empty() &&
+        (m.type == "tmpfs" || m.type == "devpts" || m.type == "mqueue") && security::selinux_enabled())
+        opts.data += (opts.data.empty() ? "" : ",") + std::string("context=\"") + spec_linux->mount_label + "\"";
     std::string dest = sys::clean_path(m.destination);
     std::string what = "mount `" + m.source + "` on `" + dest + "` (" + field + ")";
     log::Step step(what);

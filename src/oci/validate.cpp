@@ -155,17 +155,22 @@ Status check_linux(const Linux& l) {
         return field_error(l.masked_paths.empty() ? "linux.readonlyPaths" : "linux.maskedPaths",
                            "unable to restrict paths without a private mount namespace");
 
-    // Not implemented yet.
     if (l.resources) HAKO_TRY(validate_resources(*l.resources));
     if (l.seccomp) {
-        bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY" ||
-                      !l.seccomp->listener_path.empty();
+        bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY";
         for (const auto& sc : l.seccomp->syscalls) notify = notify || sc.action == "SCMP_ACT_NOTIFY";
-        if (notify) return field_error("linux.seccomp", "SCMP_ACT_NOTIFY is not supported yet");
+        if (notify && l.seccomp->listener_path.empty())
+            return field_error("linux.seccomp.listenerPath",
+                               "SCMP_ACT_NOTIFY needs a listener to send the notifications to");
+        if (!notify && !l.seccomp->listener_path.empty())
+            return field_error("linux.seccomp.listenerPath", "set, but no rule uses SCMP_ACT_NOTIFY");
+        if (!l.seccomp->listener_path.empty() && l.seccomp->listener_path[0] != '/')
+            return field_error("linux.seccomp.listenerPath", "must be an absolute path");
     }
+    // Not implemented yet.
     if (l.intel_rdt_present) return field_error("linux.intelRdt", "not supported yet");
-    if (!l.mount_label.empty())
-        return field_error("linux.mountLabel", "SELinux is not supported on this host");
+    // linux.mountLabel: an SELinux context; meaningless, and ignored, where
+    // SELinux is off (runc, crun); with it on, the mounts get context= (fs).
     return {};
 }
 
@@ -178,10 +183,7 @@ Status check_process(const Process& p, bool need_process) {
         if (!seen.insert(p.rlimits[i].resource).second)
             return field_error(fmt::format("process.rlimits[{}].type", i),
                                fmt::format("duplicate rlimit \"{}\"", p.rlimits[i].type));
-    if (!p.apparmor_profile.empty())
-        return field_error("process.apparmorProfile", "AppArmor is not supported on this host");
-    if (!p.selinux_label.empty())
-        return field_error("process.selinuxLabel", "SELinux is not supported on this host");
+    // AppArmor is checked where the profile is applied (it needs the host).
     return {};
 }
 
@@ -245,7 +247,22 @@ Status validate_spec(const Spec& spec, bool need_process) {
         return field_error("domainname",
                            "unable to set domainname without a private UTS namespace");
 
-    if (spec.hooks && !spec.hooks->empty()) return field_error("hooks", "not supported yet");
+    if (spec.hooks) {
+        const Hooks& h = *spec.hooks;
+        const std::pair<const char*, const std::vector<Hook>*> kinds[] = {
+            {"prestart", &h.prestart},           {"createRuntime", &h.create_runtime},
+            {"createContainer", &h.create_container}, {"startContainer", &h.start_container},
+            {"poststart", &h.poststart},         {"poststop", &h.poststop}};
+        for (const auto& [kind, list] : kinds)
+            for (size_t i = 0; i < list->size(); ++i) {
+                const Hook& hook = (*list)[i];
+                std::string field = std::string("hooks.") + kind + "[" + std::to_string(i) + "]";
+                if (hook.path.empty() || hook.path[0] != '/')
+                    return field_error(field + ".path", "must be an absolute path");
+                if (hook.timeout && *hook.timeout <= 0)
+                    return field_error(field + ".timeout", "must be greater than zero");
+            }
+    }
 
     if (l) HAKO_TRY(check_linux(*l));
     return {};

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "process/launcher.hpp"
 #include "process/sync.hpp"
+#include "process/terminal.hpp"
 #include "runtime/log.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
@@ -52,7 +54,7 @@ Result<std::vector<std::pair<UniqueFd, int>>> open_namespaces(pid_t init) {
 }
 
 // The process's own steps, in the container's namespaces; execve on success.
-Status process_steps(const ExecConfig& cfg) {
+Status process_steps(const ExecConfig& cfg, int sync_fd) {
     const oci::Process& p = *cfg.process;
     HAKO_TRY(security::apply_rlimits(p.rlimits));
     {
@@ -61,13 +63,29 @@ Status process_steps(const ExecConfig& cfg) {
         auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), p.cwd, O_PATH | O_DIRECTORY), "process.cwd");
         if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + p.cwd + "` (process.cwd)");
     }
+    if (cfg.console_fd >= 0) {
+        HAKO_TRY(setup_terminal(cfg.console_fd, p));
+        close(cfg.console_fd);
+    }
     HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
+    HAKO_TRY(security::apply_exec_labels(p));
     if (p.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
-    if (cfg.seccomp && !p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    // As init does (init.cpp): late with no_new_privs, unless it notifies.
+    const bool seccomp_late = cfg.seccomp && p.no_new_privileges && !cfg.seccomp->notify;
+    if (cfg.seccomp && !seccomp_late) {
+        auto listener = HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+        if (listener) {
+            Message m{MsgType::SeccompListener};
+            m.fd = listener.get();
+            HAKO_TRY(send_msg(sync_fd, m));
+            auto reply = HAKO_TRY(recv_msg(sync_fd));
+            if (reply.type != MsgType::Continue) return error("sync socket: unexpected message");
+        }
+    }
     HAKO_TRY(security::assume_process_identity(p));
     std::string exe = HAKO_TRY(find_executable(p));
     std::vector<char*> argv = c_strings(p.args), envp = c_strings(p.env);
-    if (cfg.seccomp && p.no_new_privileges) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    if (seccomp_late) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
     execve(exe.c_str(), argv.data(), envp.data());
     return sys_error("exec `" + exe + "` (process.args[0])");
 }
@@ -85,7 +103,7 @@ Status process_steps(const ExecConfig& cfg) {
         pid_t child = fork();
         if (child < 0) return sys_error("fork into the container's pid namespace");
         if (child == 0) {
-            Status st = process_steps(cfg);
+            Status st = process_steps(cfg, sync_fd);
             send_error(sync_fd, st.error());
             _exit(127);
         }
@@ -99,7 +117,7 @@ Status process_steps(const ExecConfig& cfg) {
 
 // The joiner's report: the process's pid, then EOF once it has exec'd (the
 // socket is close-on-exec), or the error of the step that failed.
-Result<pid_t> await_exec(int fd, pid_t jpid) {
+Result<pid_t> await_exec(const ExecConfig& cfg, int fd, pid_t jpid) {
     pid_t pid = -1;
     for (;;) {
         auto msg = recv_msg(fd);
@@ -112,6 +130,18 @@ Result<pid_t> await_exec(int fd, pid_t jpid) {
             return std::unexpected(std::move(msg).error());
         }
         if (msg->type == MsgType::ChildPid) pid = msg->pid;
+        if (msg->type == MsgType::SeccompListener) {
+            Status sent = cfg.on_seccomp_listener && msg->owned_fd
+                              ? cfg.on_seccomp_listener(pid, std::move(msg->owned_fd))
+                              : Status(error("sync socket: unexpected seccomp listener"));
+            if (sent) sent = send_msg(fd, {MsgType::Continue});
+            if (!sent) {
+                if (pid > 0) kill(pid, SIGKILL);
+                waitpid(jpid, nullptr, 0);
+                if (pid > 0) waitpid(pid, nullptr, 0);
+                return std::unexpected(std::move(sent).error());
+            }
+        }
         if (msg->type == MsgType::Error) {
             Error e{msg->err, std::move(msg->text)};
             waitpid(jpid, nullptr, 0);
@@ -140,7 +170,7 @@ Result<Execed> exec_process(const ExecConfig& cfg) {
     }
     child_end.reset();
 
-    pid_t pid = HAKO_TRY(await_exec(parent_end.get(), jpid));
+    pid_t pid = HAKO_TRY(await_exec(cfg, parent_end.get(), jpid));
     if (cfg.process->oom_score_adj)
         HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(pid) + "/oom_score_adj",
                                      std::to_string(*cfg.process->oom_score_adj)),

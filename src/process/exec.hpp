@@ -20,6 +20,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+
 #include "cgroup/cgroup.hpp"
 #include "common/error.hpp"
 #include "oci/spec.hpp"
@@ -35,6 +37,9 @@ struct ExecConfig {
     const security::SeccompProgram* seccomp = nullptr;
     const cgroup::Cgroup* cgroup = nullptr;
     int preserve_fds = 0;
+    int console_fd = -1;  // process.terminal: where the pty master goes
+    // SCMP_ACT_NOTIFY: the process's listener fd, for the agent.
+    std::function<Status(pid_t pid, UniqueFd listener)> on_seccomp_listener;
 };
 
 struct Execed {

@@ -15,7 +15,9 @@
 
 #include "fs/fs.hpp"
 #include "ns/namespaces.hpp"
+#include "process/hooks.hpp"
 #include "process/launcher.hpp"
+#include "process/terminal.hpp"
 #include "process/sync.hpp"
 #include "runtime/log.hpp"
 #include "security/security.hpp"
@@ -99,6 +101,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         if (personality(persona) < 0) return sys_error("personality (linux.personality)");
     }
     HAKO_TRY(security::apply_rlimits(process.rlimits));
+    if (!cfg.session_keyring.empty()) HAKO_TRY(security::join_session_keyring(cfg.session_keyring));
 
     fs::RootfsConfig rc;
     rc.spec = &spec;
@@ -109,6 +112,18 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     rc.new_cgroup_ns = plan.has(oci::NsType::Cgroup);
     rc.host_mount_ns = !plan.has(oci::NsType::Mount);
     rc.before_cgroup_mount = join_cgroup;
+    // The runtime's prestart and createRuntime hooks, then createContainer
+    // here: mounts made, before pivot_root.
+    std::string hook_state;
+    if (cfg.on_hooks)
+        rc.before_pivot = [&]() -> Status {
+            HAKO_TRY(send_msg(sync_fd, {MsgType::Hooks}));
+            auto m = HAKO_TRY(recv_msg(sync_fd));
+            if (m.type != MsgType::HooksDone) return error("sync socket: unexpected message");
+            hook_state = std::move(m.text);
+            log::Step step("createContainer hooks");
+            return run_hooks(spec.hooks->create_container, "createContainer", hook_state);
+        };
     HAKO_TRY(fs::enter_rootfs(rc));
     HAKO_TRY(join_cgroup());
     if (spec.linux) HAKO_TRY(ns::apply_sysctl(spec.linux->sysctl));
@@ -118,6 +133,10 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     if (!root) return sys_error("open /");
     HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), process.cwd, 0755), "process.cwd");
     HAKO_TRY(fs::finish_rootfs(rc));
+    if (cfg.console_fd >= 0) {
+        HAKO_TRY(setup_terminal(cfg.console_fd, process));
+        close(cfg.console_fd);
+    }
     // Opened before seccomp (which may refuse openat2); entered as the user.
     auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
                             "process.cwd");
@@ -126,12 +145,23 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     // No host fd crosses into the container (CVE-2024-21626): everything
     // beyond stdio and the preserved fds closes on exec.
     HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
+    HAKO_TRY(security::apply_exec_labels(process));
 
     if (process.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
-    if (cfg.seccomp && !process.no_new_privileges) {
-        // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we have it.
+    // With no_new_privs the filter is loaded last, just before execve (the
+    // fewer of our own syscalls it sees, the better); without, it needs
+    // CAP_SYS_ADMIN: load it now, while we have it. A notifying filter is
+    // loaded now too: its listener goes to the agent before we go on.
+    const bool seccomp_late = cfg.seccomp && process.no_new_privileges && !cfg.seccomp->notify;
+    if (cfg.seccomp && !seccomp_late) {
         log::Step step("seccomp");
-        HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+        auto listener = HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+        if (listener) {
+            Message m{MsgType::SeccompListener};
+            m.fd = listener.get();
+            HAKO_TRY(send_msg(sync_fd, m));
+            HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
+        }
     }
     {
         log::Step step("capabilities and user");
@@ -151,7 +181,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         // Become the exec stub, which waits for start and execs the process:
         // from here on no process of the container runs the host's
         // hako-runtime binary (CVE-2019-5736).
-        if (cfg.seccomp && process.no_new_privileges) load_seccomp_or_die(*cfg.seccomp);
+        if (seccomp_late) load_seccomp_or_die(*cfg.seccomp);
         int dirfd = fcntl(cfg.state_dir_fd, F_DUPFD, 3);  // without close-on-exec: the stub's
         std::string dirfd_s = std::to_string(dirfd);
         std::vector<char*> sargv{const_cast<char*>("hako-exec"), dirfd_s.data(), exe.data()};
@@ -160,12 +190,20 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         close(dirfd);  // execveat refused (seccomp?): wait and exec here instead
     }
     {
+        // Left open: execve closes it, and that EOF tells `start` we run.
         int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
         if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
-        close(fifo);
     }
-    if (cfg.seccomp && process.no_new_privileges && cfg.exec_stub_fd < 0)
-        load_seccomp_or_die(*cfg.seccomp);
+    if (spec.hooks && !spec.hooks->start_container.empty()) {
+        // (no exec stub then: create passes none)
+        auto st = run_hooks(spec.hooks->start_container, "startContainer", hook_state);
+        if (!st) {
+            std::string msg = "hako-runtime: " + st.error().what() + "\n";
+            (void)!write(2, msg.data(), msg.size());
+            _exit(1);
+        }
+    }
+    if (seccomp_late && cfg.exec_stub_fd < 0) load_seccomp_or_die(*cfg.seccomp);
     execve(exe.c_str(), argv.data(), envp.data());
     std::string msg = "hako-runtime: exec `" + exe + "` (process.args[0]): " +
                       Error{errno, ""}.what().substr(2) + "\n";
@@ -202,9 +240,9 @@ Result<std::string> find_executable(const oci::Process& p) {
     while (start <= path.size()) {
         size_t end = path.find(':', start);
         if (end == std::string::npos) end = path.size();
-        std::string dir = path.substr(start, end - start);
-        if (dir.empty()) dir = ".";
-        std::string cand = dir + "/" + name;
+        // (appended, not `dir + "/" + name`: g++ 12 warns falsely on that, -Wrestrict)
+        std::string cand = end > start ? path.substr(start, end - start) : ".";
+        cand.append("/").append(name);
         if (is_executable(cand)) return cand;
         start = end + 1;
     }

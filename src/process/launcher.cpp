@@ -137,6 +137,19 @@ Result<Launched> launch(const LaunchConfig& config) {
                 pidfd = HAKO_TRY(sys::pidfd_open(init));
                 break;
             }
+            case MsgType::Hooks: {
+                if (!cfg.on_hooks) return error("sync socket: unexpected hooks message");
+                std::string state = HAKO_TRY(cfg.on_hooks(init));
+                HAKO_TRY(send_msg(parent_end.get(), {MsgType::HooksDone, 0, 0, std::move(state)}));
+                break;
+            }
+            case MsgType::SeccompListener: {
+                if (!cfg.on_seccomp_listener || !msg->owned_fd)
+                    return error("sync socket: unexpected seccomp listener");
+                HAKO_TRY(cfg.on_seccomp_listener(init, std::move(msg->owned_fd)));
+                HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
+                break;
+            }
             case MsgType::Ready: {
                 if (spec.process && spec.process->oom_score_adj)
                     HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(init) + "/oom_score_adj",

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "cgroup/cgroup.hpp"
@@ -32,6 +33,16 @@ struct LaunchConfig {
     // the host's cgroup files).
     bool cgroup_self_join = false;
     int exec_stub_fd = -1;  // sealed memfd (exec_stub.hpp); -1: init waits and execs itself
+    // process.terminal: the unix socket init sends its pty master over.
+    int console_fd = -1;
+    // A new session keyring of this name ("" keeps the caller's: --no-new-keyring).
+    std::string session_keyring;
+    // Set when the spec has hooks: init stops before pivot_root and the
+    // runtime runs prestart and createRuntime (given init's pid); the state
+    // JSON it returns goes to init for createContainer and startContainer.
+    std::function<Result<std::string>(pid_t init)> on_hooks;
+    // SCMP_ACT_NOTIFY: init's seccomp listener fd, for the agent.
+    std::function<Status(pid_t init, UniqueFd listener)> on_seccomp_listener;
 };
 
 // Whether the child waits for the parent's Continue (id maps written) before

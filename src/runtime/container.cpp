@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.hpp"
@@ -17,9 +18,12 @@
 #include "common/strings.hpp"
 #include "oci/spec.hpp"
 #include "process/exec_stub.hpp"
+#include "process/hooks.hpp"
+#include "process/terminal.hpp"
 #include "process/launcher.hpp"
 #include "runtime/log.hpp"
 #include "security/security.hpp"
+#include "sys/socket.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::runtime {
@@ -39,7 +43,9 @@ Result<std::string> real_path(const std::string& p, const std::string& what) {
 // which may exec, exit and be reaped by its subreaper (conmon,
 // containerd-shim) before we look again. Once the fifo is open, its byte
 // alone means init was released (runc trusts the fifo alike).
-Status release_init(const ContainerDir& dir, const ContainerState& st) {
+// With wait_exec, return only once the process runs: init keeps the fifo
+// open until its execve closes it (the poststart hooks come after that).
+Status release_init(const ContainerDir& dir, const ContainerState& st, bool wait_exec) {
     log::Step step("start: release init through the exec fifo");
     auto pidfd = HAKO_TRY(open_init(st));
     UniqueFd fifo(::openat(dir.fd(), proc::kExecFifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -56,6 +62,13 @@ Status release_init(const ContainerDir& dir, const ContainerState& st) {
         if (fds[1].revents) return error("the container's init exited before start");
     }
     if (unlinkat(dir.fd(), proc::kExecFifo, 0) < 0) return sys_error("remove the exec fifo");
+    if (wait_exec) {
+        fcntl(fifo.get(), F_SETFL, 0);  // blocking: until EOF
+        for (char c;;) {
+            ssize_t n = ::read(fifo.get(), &c, 1);
+            if (n == 0 || (n < 0 && errno != EINTR)) break;
+        }
+    }
     return {};
 }
 
@@ -95,6 +108,42 @@ Status signal_all(const ContainerState& st, int sig) {
 
 }  // namespace
 
+Status check_host_support(oci::Process& p) {
+    if (p.capabilities) {
+        auto dropped = security::fit_capabilities(*p.capabilities);
+        if (!dropped.empty())
+            log::warn("process.capabilities: {} left out: not in the runtime's own bounding set",
+                      fmt::format("{}", fmt::join(dropped, ", ")));
+    }
+    if (!p.apparmor_profile.empty() && !security::apparmor_enabled())
+        return error("process.apparmorProfile `" + p.apparmor_profile +
+                     "`: AppArmor is not enabled on this host");
+    return {};
+}
+
+namespace {
+
+// The state a hook reads on stdin (status `status`).
+std::string hook_state(const ContainerState& st, ContainerStatus status) {
+    return state_json(StateView{st, status});
+}
+
+// poststart and poststop: a failing hook is a warning, the rest still run.
+void run_hooks_warning(const std::vector<oci::Hook>& hooks, std::string_view kind, const std::string& state) {
+    for (size_t i = 0; i < hooks.size(); ++i) {
+        auto st = proc::run_hooks({hooks[i]}, kind, state);
+        if (!st) {
+            std::string msg = st.error().what();
+            // (run_hooks numbers its one-hook list [0]: say which it was)
+            auto at = msg.find("[0]");
+            if (at != std::string::npos) msg.replace(at, 3, "[" + std::to_string(i) + "]");
+            log::warn("{}", msg);
+        }
+    }
+}
+
+}  // namespace
+
 Result<UniqueFd> open_init(const ContainerState& st) {
     auto pidfd = sys::pidfd_open(st.pid);
     if (!pidfd || process_start_time(st.pid) != st.pid_start)
@@ -102,24 +151,42 @@ Result<UniqueFd> open_init(const ContainerState& st) {
     return pidfd;
 }
 
-Result<ContainerState> create(const StateStore& store, const CreateOptions& opts) {
+namespace {
+
+// create, and for a foreground run with a terminal, the pty master.
+Result<ContainerState> create_container(const StateStore& store, const CreateOptions& opts,
+                                        UniqueFd* master) {
     log::Step total("create");
     std::string bundle = HAKO_TRY(real_path(opts.bundle, "bundle"));
     const std::string config_path = bundle + "/config.json";
     auto spec = HAKO_TRY(oci::load_spec(config_path));
     HAKO_TRY_CTX(oci::validate_spec(spec), config_path);
+    HAKO_TRY(check_host_support(*spec.process));  // (may leave out capabilities)
     std::string root = spec.root.path;
     if (root.empty() || root[0] != '/') root = bundle + "/" + root;
     std::string rootfs = HAKO_TRY(real_path(root, "root.path"));
     struct stat rst{};
     if (stat(rootfs.c_str(), &rst) < 0 || !S_ISDIR(rst.st_mode))
         return error("root.path `" + rootfs + "`: not a directory");
-    if (!opts.console_socket.empty() || spec.process->terminal)
-        return error("process.terminal / --console-socket: terminals are not supported yet");
+    // The terminal: its master goes to --console-socket, or to us (a
+    // foreground run relays it).
+    UniqueFd console, console_ours;
+    if (!opts.console_socket.empty()) {
+        if (!spec.process->terminal)
+            return error("--console-socket given, but process.terminal is false: there is no pty to send");
+        console = HAKO_TRY_CTX(sys::connect_unix(opts.console_socket), "--console-socket");
+    } else if (spec.process->terminal) {
+        if (!master)
+            return error("process.terminal is true: give --console-socket for the pty master "
+                         "(a detached container has no terminal of ours to attach to)");
+        auto pair = HAKO_TRY(proc::console_pair());
+        console = std::move(pair.theirs);
+        console_ours = std::move(pair.ours);
+    }
     std::optional<security::SeccompProgram> seccomp;
     if (spec.linux && spec.linux->seccomp) {
         log::Step step("compile seccomp");
-        seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp));
+        seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp, seccomp_cache_dir()));
     }
 
     auto dir = HAKO_TRY(store.create(opts.id));
@@ -142,21 +209,49 @@ Result<ContainerState> create(const StateStore& store, const CreateOptions& opts
     lc.preserve_fds = opts.preserve_fds;
     lc.seccomp = seccomp ? &*seccomp : nullptr;
     lc.cgroup = &cg;
-    auto stub = HAKO_TRY(proc::make_exec_stub());
+    lc.console_fd = console.get();
+    if (!opts.no_new_keyring) lc.session_keyring = "_ses." + opts.id;
+    // startContainer hooks run in init after start: no exec stub then.
+    UniqueFd stub;
+    if (!spec.hooks || spec.hooks->start_container.empty()) stub = HAKO_TRY(proc::make_exec_stub());
     lc.exec_stub_fd = stub.get();
-    auto launched = HAKO_TRY(proc::launch(lc));
 
     ContainerState st;
     st.oci_version = spec.oci_version;
     st.id = opts.id;
     st.bundle = bundle;
     st.rootfs = rootfs;
-    st.pid = launched.pid;
-    st.pid_start = process_start_time(launched.pid);
     st.created = now_rfc3339();
     st.owner = getuid();
     st.annotations = spec.annotations;
     st.cgroup_dirs = cg.dirs();
+    if (spec.hooks) {
+        st.poststart = spec.hooks->poststart;
+        st.poststop = spec.hooks->poststop;
+        const oci::Hooks& hooks = *spec.hooks;
+        if (!hooks.prestart.empty() || !hooks.create_runtime.empty() || !hooks.create_container.empty() ||
+            !hooks.start_container.empty())
+            lc.on_hooks = [&](pid_t init) -> Result<std::string> {
+                ContainerState now = st;
+                now.pid = init;
+                std::string text = hook_state(now, ContainerStatus::Created);
+                log::Step step("prestart and createRuntime hooks");
+                HAKO_TRY(proc::run_hooks(hooks.prestart, "prestart", text));
+                HAKO_TRY(proc::run_hooks(hooks.create_runtime, "createRuntime", text));
+                return text;
+            };
+    }
+    if (seccomp && seccomp->notify)
+        lc.on_seccomp_listener = [&](pid_t init, UniqueFd listener) -> Status {
+            ContainerState now = st;
+            now.pid = init;
+            return send_seccomp_listener(*spec.linux->seccomp, init, hook_state(now, ContainerStatus::Creating),
+                                         listener.get());
+        };
+    auto launched = HAKO_TRY(proc::launch(lc));
+    console.reset();
+    st.pid = launched.pid;
+    st.pid_start = process_start_time(launched.pid);
     auto saved = dir.save(st);
     if (saved && !opts.pid_file.empty())
         saved = sys::write_file_atomic(AT_FDCWD, opts.pid_file, std::to_string(launched.pid));
@@ -165,9 +260,34 @@ Result<ContainerState> create(const StateStore& store, const CreateOptions& opts
         waitpid(launched.pid, nullptr, 0);
         return std::unexpected(std::move(saved).error());
     }
+    if (console_ours) {
+        auto m = proc::receive_master(console_ours.get());
+        if (!m) {
+            ::kill(launched.pid, SIGKILL);
+            waitpid(launched.pid, nullptr, 0);
+            return std::unexpected(std::move(m).error());
+        }
+        *master = std::move(*m);
+    }
     remove_dir.release();
     remove_cgroup.release();
     return st;
+}
+
+// Let init go, then the poststart hooks.
+Status start_container(const ContainerDir& dir, const ContainerState& st) {
+    HAKO_TRY(release_init(dir, st, /*wait_exec=*/!st.poststart.empty()));
+    if (!st.poststart.empty()) {
+        log::Step step("poststart hooks");
+        run_hooks_warning(st.poststart, "poststart", hook_state(st, ContainerStatus::Running));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<ContainerState> create(const StateStore& store, const CreateOptions& opts) {
+    return create_container(store, opts, nullptr);
 }
 
 Status start(const StateStore& store, const std::string& id) {
@@ -177,7 +297,15 @@ Status start(const StateStore& store, const std::string& id) {
     if (status != ContainerStatus::Created)
         return error("container `" + id + "` is " + status_name(status) +
                      ", not created: only a created container can be started");
-    return release_init(dir, st);
+    return start_container(dir, st);
+}
+
+std::string seccomp_cache_dir() {
+    // Not under --root, which clients expect to hold containers only (and
+    // shared by every --root). tmpfs: gone at reboot, with its kernel.
+    if (geteuid() == 0) return "/run/hako-cache/seccomp";
+    const char* xdg = getenv("XDG_RUNTIME_DIR");
+    return xdg && *xdg == '/' ? std::string(xdg) + "/hako-cache/seccomp" : std::string();
 }
 
 sigset_t forwarded_signals() {
@@ -188,32 +316,14 @@ sigset_t forwarded_signals() {
     return set;
 }
 
-int forward_and_wait(pid_t pid, const sigset_t& forward) {
-    UniqueFd sfd(signalfd(-1, &forward, SFD_CLOEXEC));
-    auto pidfd = sys::pidfd_open(pid);
-    int status = 0;
-    if (sfd && pidfd) {
-        pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-        for (;;) {
-            int n = poll(fds, 2, -1);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) break;
-            if (fds[1].revents & POLLIN) {
-                signalfd_siginfo si{};
-                if (::read(sfd.get(), &si, sizeof si) == sizeof si) ::kill(pid, static_cast<int>(si.ssi_signo));
-            }
-            if (fds[0].revents) break;
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+int forward_and_wait(pid_t pid, const sigset_t& forward, int master) {
+    return proc::relay_and_wait(pid, master, forward);
 }
 
 Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
     sigset_t forward = forwarded_signals(), old;
-    auto created = HAKO_TRY(create(store, opts));
+    UniqueFd master;
+    auto created = HAKO_TRY(create_container(store, opts, detach ? nullptr : &master));
     pid_t pid = created.pid;
     auto fail = [&](Error e) -> Result<int> {
         ::kill(pid, SIGKILL);
@@ -225,11 +335,11 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
     {
         auto dir = store.open(opts.id);
         if (!dir) return fail(std::move(dir).error());
-        auto st = release_init(*dir, created);
+        auto st = start_container(*dir, created);
         if (!st) return fail(std::move(st).error());
     }
     if (detach) return 0;
-    int code = forward_and_wait(pid, forward);
+    int code = forward_and_wait(pid, forward, master.get());
     sigprocmask(SIG_SETMASK, &old, nullptr);
     (void)remove(store, opts.id, true);
     return code;
@@ -270,9 +380,12 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
     auto st = dir.load();
     if (st) {
         auto status = status_of(*st, dir);
-        if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)
+        // The spec: deleting a container that is not stopped is an error
+        // (runc deletes a created one anyway; Podman and containerd's shim
+        // say --force when they mean it).
+        if (status != ContainerStatus::Stopped && !force)
             return error("container `" + id + "` is " + status_name(status) +
-                         ": stop it first, or delete --force");
+                         ": only a stopped container can be deleted (kill it first, or delete --force)");
         auto cg = cgroup::Cgroup::from_dirs(st->cgroup_dirs);
         auto pidfd = status == ContainerStatus::Stopped ? Result<UniqueFd>(UniqueFd()) : open_init(*st);
         if (pidfd && *pidfd) (void)sys::pidfd_send_signal(pidfd->get(), SIGKILL);
@@ -286,7 +399,12 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
         if (pidfd && *pidfd) wait_gone(st->pid, pidfd->get());
         HAKO_TRY(cg.destroy());
     }
-    return dir.remove();
+    HAKO_TRY(dir.remove());
+    if (st && !st->poststop.empty()) {
+        log::Step step("poststop hooks");
+        run_hooks_warning(st->poststop, "poststop", hook_state(*st, ContainerStatus::Stopped));
+    }
+    return {};
 }
 
 Result<std::vector<StateView>> list(const StateStore& store) {

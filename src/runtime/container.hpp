@@ -49,8 +49,21 @@ Result<std::vector<StateView>> list(const StateStore& store);
 // The signals a foreground run/exec forwards to its process; block them,
 // then forward_and_wait returns the process's exit status (128+N for a
 // signal N).
+// With a pty master (>= 0), the caller's terminal is relayed to it meanwhile.
 sigset_t forwarded_signals();
-int forward_and_wait(pid_t pid, const sigset_t& forward);
+int forward_and_wait(pid_t pid, const sigset_t& forward, int master = -1);
+
+// Fit the process to the host: capabilities the runtime lacks are left out
+// (with a warning); an AppArmor profile needs AppArmor.
+Status check_host_support(oci::Process& p);
+
+// SCMP_ACT_NOTIFY: send the listener fd with the container process state
+// (the runtime spec's ContainerProcessState: ociVersion, fds ["seccompFd"],
+// pid, metadata, state) to the agent at linux.seccomp.listenerPath.
+Status send_seccomp_listener(const oci::Seccomp& seccomp, pid_t pid, const std::string& state_json,
+                             int listener);
+// Where compiled seccomp filters are cached ("" for none).
+std::string seccomp_cache_dir();
 
 // exec: a new process in a running container (exec.cpp).
 struct ExecOptions {
@@ -67,6 +80,8 @@ struct ExecOptions {
     std::vector<std::string> caps;   // added to the bounding, effective, permitted sets
     bool no_new_privs = false;
     int preserve_fds = 0;
+    std::string apparmor;            // --apparmor: the AppArmor profile
+    std::string process_label;       // --process-label: the SELinux label
 };
 // Foreground: the process's exit status; detached: 0 once it runs.
 Result<int> exec(const StateStore& store, const ExecOptions& opts);

@@ -7,7 +7,9 @@
 
 #include "cgroup/cgroup.hpp"
 #include "process/exec.hpp"
+#include "process/terminal.hpp"
 #include "runtime/container.hpp"
+#include "sys/socket.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::runtime {
@@ -55,8 +57,10 @@ Result<oci::Process> make_process(const ExecOptions& o, const oci::Spec& spec) {
             set->push_back(*cap);
     }
     if (o.no_new_privs) p.no_new_privileges = true;
-    if (p.terminal || !o.console_socket.empty())
-        return error("exec --tty / --console-socket: terminals are not supported yet");
+    if (!o.console_socket.empty() && !p.terminal)
+        return error("--console-socket given, but there is no terminal (--tty, process.terminal)");
+    if (p.terminal && o.console_socket.empty() && o.detach)
+        return error("--tty with --detach needs --console-socket for the pty master");
     return p;
 }
 
@@ -73,8 +77,21 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     }
     auto spec = HAKO_TRY(oci::load_spec(st.bundle + "/config.json"));
     auto process = HAKO_TRY(make_process(o, spec));
+    if (!o.apparmor.empty()) process.apparmor_profile = o.apparmor;
+    if (!o.process_label.empty()) process.selinux_label = o.process_label;
+    HAKO_TRY(check_host_support(process));
     std::optional<security::SeccompProgram> seccomp;
-    if (spec.linux && spec.linux->seccomp) seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp));
+    if (spec.linux && spec.linux->seccomp)
+        seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp, seccomp_cache_dir()));
+    // The terminal's master: to --console-socket, or to us to relay.
+    UniqueFd console, console_ours, master;
+    if (!o.console_socket.empty()) {
+        console = HAKO_TRY_CTX(sys::connect_unix(o.console_socket), "--console-socket");
+    } else if (process.terminal) {
+        auto pair = HAKO_TRY(proc::console_pair());
+        console = std::move(pair.theirs);
+        console_ours = std::move(pair.ours);
+    }
     auto init = HAKO_TRY(open_init(st));
     std::optional<cgroup::Cgroup> cg;
     if (!st.cgroup_dirs.empty()) cg = cgroup::Cgroup::from_dirs(st.cgroup_dirs);
@@ -86,6 +103,12 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     cfg.seccomp = seccomp ? &*seccomp : nullptr;
     cfg.cgroup = cg ? &*cg : nullptr;
     cfg.preserve_fds = o.preserve_fds;
+    cfg.console_fd = console.get();
+    if (seccomp && seccomp->notify)
+        cfg.on_seccomp_listener = [&](pid_t pid, UniqueFd listener) -> Status {
+            return send_seccomp_listener(*spec.linux->seccomp, pid,
+                                         state_json(StateView{st, ContainerStatus::Running}), listener.get());
+        };
 
     sigset_t forward = forwarded_signals(), old;
     if (!o.detach) sigprocmask(SIG_BLOCK, &forward, &old);
@@ -93,6 +116,16 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     if (!started) {
         if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
         return std::unexpected(std::move(started).error());
+    }
+    console.reset();
+    if (console_ours) {
+        auto m = proc::receive_master(console_ours.get());
+        if (!m) {
+            ::kill(started->pid, SIGKILL);
+            waitpid(started->pid, nullptr, 0);
+            return std::unexpected(std::move(m).error());
+        }
+        master = std::move(*m);
     }
     if (!o.pid_file.empty()) {
         auto w = sys::write_file_atomic(AT_FDCWD, o.pid_file, std::to_string(started->pid));
@@ -103,7 +136,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
         }
     }
     if (o.detach) return 0;
-    int code = forward_and_wait(started->pid, forward);
+    int code = forward_and_wait(started->pid, forward, master.get());
     sigprocmask(SIG_SETMASK, &old, nullptr);
     return code;
 }

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "security/security.hpp"
@@ -85,6 +86,24 @@ Status assume_process_identity(const oci::Process& p) {
         HAKO_TRY(apply_capabilities(*p.capabilities));
     }
     return {};
+}
+
+}  // namespace hako::security
+
+namespace hako::security {
+
+std::vector<std::string> fit_capabilities(oci::Capabilities& caps) {
+    std::vector<std::string> dropped;
+    auto held = [](int c) { return prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1; };
+    for (auto* set : {&caps.bounding, &caps.effective, &caps.permitted, &caps.inheritable, &caps.ambient})
+        std::erase_if(*set, [&](int c) {
+            if (held(c)) return false;
+            const char* n = oci::capability_name(c);
+            std::string name = n ? n : "capability " + std::to_string(c);
+            if (std::find(dropped.begin(), dropped.end(), name) == dropped.end()) dropped.push_back(name);
+            return true;
+        });
+    return dropped;
 }
 
 }  // namespace hako::security

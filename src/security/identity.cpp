@@ -2,6 +2,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <string>
@@ -39,6 +40,21 @@ Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {
 Status set_no_new_privs() {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sys_error("prctl PR_SET_NO_NEW_PRIVS (process.noNewPrivileges)");
+    return {};
+}
+
+}  // namespace hako::security
+
+namespace hako::security {
+
+Status join_session_keyring(const std::string& name) {
+    constexpr int kJoinSessionKeyring = 1;  // KEYCTL_JOIN_SESSION_KEYRING
+    long id = syscall(SYS_keyctl, kJoinSessionKeyring, name.c_str());
+    if (id < 0) {
+        // No keyrings here (or keyctl filtered): the caller's stays, as runc lets it.
+        if (errno == ENOSYS || errno == EPERM || errno == EACCES) return {};
+        return sys_error("join a new session keyring `" + name + "`");
+    }
     return {};
 }
 

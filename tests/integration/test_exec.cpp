@@ -169,7 +169,8 @@ TEST_F(Exec, FeaturesDocument) {
     EXPECT_TRUE(has(j["linux"]["capabilities"], "CAP_SYS_ADMIN"));
     EXPECT_EQ(j["linux"]["cgroup"]["v2"], true);
     EXPECT_TRUE(has(j["linux"]["seccomp"]["actions"], "SCMP_ACT_ERRNO"));
-    EXPECT_FALSE(has(j["linux"]["seccomp"]["actions"], "SCMP_ACT_NOTIFY"));  // not yet
+    EXPECT_TRUE(has(j["linux"]["seccomp"]["actions"], "SCMP_ACT_NOTIFY"));
+    EXPECT_TRUE(has(j["hooks"], "createContainer"));
     EXPECT_TRUE(has(j["linux"]["seccomp"]["archs"], "SCMP_ARCH_X86_64"));
 }
 

@@ -17,8 +17,8 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
     sub->add_option("-c,--cap", o->caps, "add a capability (repeatable)")->allow_extra_args(false);
     sub->add_flag("--no-new-privs", o->no_new_privs, "set no_new_privs");
     sub->add_option("--preserve-fds", o->preserve_fds, "pass fds 3 .. 3+N-1 on");
-    sub->add_option("--apparmor", "ignored (no AppArmor on this host)");
-    sub->add_option("--process-label", "ignored (no SELinux on this host)");
+    sub->add_option("--apparmor", o->apparmor, "the AppArmor profile of the process");
+    sub->add_option("--process-label", o->process_label, "the SELinux label of the process");
     sub->add_option("id", o->id, "container id")->required();
     sub->prefix_command();  // what follows the id is the command's (`exec ID ls -la`)
     sub->callback([&g, &action, sub, o] {

@@ -16,7 +16,6 @@ nlohmann::ordered_json features() {
     nlohmann::ordered_json j;
     j["ociVersionMin"] = "1.0.0";
     j["ociVersionMax"] = "1.2.0";
-    j["hooks"] = nlohmann::json::array();  // not supported yet
     j["mountOptions"] = fs::known_mount_options();
     auto& l = j["linux"];
     l["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
@@ -32,10 +31,14 @@ nlohmann::ordered_json features() {
                     {"archs", sc.archs},
                     {"knownFlags", sc.flags},
                     {"supportedFlags", sc.flags}};
-    l["apparmor"] = {{"enabled", false}};
-    l["selinux"] = {{"enabled", false}};
+    // What hako can apply: AppArmor profiles and SELinux labels (this host
+    // may have neither: see `security::apparmor_enabled`).
+    l["apparmor"] = {{"enabled", true}};
+    l["selinux"] = {{"enabled", true}};
     l["intelRdt"] = {{"enabled", false}};
     l["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
+    // Hooks: every kind of the spec.
+    j["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
     j["annotations"] = {{"org.opencontainers.runtime-spec.features.kind", "hako"},
                         {"io.github.hako.version", HAKO_VERSION}};
     return j;
