@@ -67,7 +67,7 @@ void inherit_cpuset(const std::string& mount, const std::string& dir) {
     const std::string below = dir.substr(mount.size());  // (split's views point into it)
     for (auto comp : split(below, '/')) {
         std::string parent = cur;
-        cur += "/" + std::string(comp);
+        cur.append("/").append(comp);  // (not "/" + ...: a false g++ 12 -Wrestrict)
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
             auto mine = sys::read_file(cur + "/" + f);
             if (!mine || !(mine->empty() || *mine == "\n")) continue;

@@ -180,23 +180,27 @@ Result<User> parse_user(const json& v, const std::string& path) {
     return u;
 }
 
-Result<std::vector<int>> parse_cap_set(const json& v, const std::string& path) {
-    return map_array<int>(v, path, [](const json& e, const std::string& p) -> Result<int> {
-        auto name = HAKO_TRY(as_string(e, p));
-        auto cap = capability_from_name(name);
-        if (!cap) return path_error(p, fmt::format("unknown capability \"{}\"", name));
-        return *cap;
-    });
-}
-
+// Names this build doesn't know (a newer spec's, or a typo) are kept aside
+// in `unknown`, not refused: runc and crun leave them out with a warning, so
+// that configs from newer engines still run (runtime::check_host_support).
 Result<Capabilities> parse_capabilities(const json& v, const std::string& path) {
     auto o = HAKO_TRY(Obj::from(v, path));
     Capabilities c;
-    HAKO_FIELD(o, "bounding", c.bounding, parse_cap_set);
-    HAKO_FIELD(o, "effective", c.effective, parse_cap_set);
-    HAKO_FIELD(o, "permitted", c.permitted, parse_cap_set);
-    HAKO_FIELD(o, "inheritable", c.inheritable, parse_cap_set);
-    HAKO_FIELD(o, "ambient", c.ambient, parse_cap_set);
+    const std::pair<const char*, std::vector<int>*> sets[] = {{"bounding", &c.bounding},
+                                                              {"effective", &c.effective},
+                                                              {"permitted", &c.permitted},
+                                                              {"inheritable", &c.inheritable},
+                                                              {"ambient", &c.ambient}};
+    for (const auto& [key, set] : sets) {
+        const json* arr = o.get(key);
+        if (!arr) continue;
+        auto names = HAKO_TRY(as_string_array(*arr, o.sub(key)));
+        for (const auto& name : names) {
+            if (auto cap = capability_from_name(name)) set->push_back(*cap);
+            else if (std::find(c.unknown.begin(), c.unknown.end(), name) == c.unknown.end())
+                c.unknown.push_back(name);
+        }
+    }
     return c;
 }
 

@@ -35,6 +35,7 @@ struct Rlimit {
 // resolves and validates names.
 struct Capabilities {
     std::vector<int> bounding, effective, permitted, inheritable, ambient;
+    std::vector<std::string> unknown;  // names not known here (left out, with a warning)
 };
 
 struct ConsoleSize {

@@ -110,6 +110,9 @@ Status signal_all(const ContainerState& st, int sig) {
 
 Status check_host_support(oci::Process& p) {
     if (p.capabilities) {
+        if (!p.capabilities->unknown.empty())
+            log::warn("process.capabilities: unknown capabilities left out: {}",
+                      fmt::format("{}", fmt::join(p.capabilities->unknown, ", ")));
         auto dropped = security::fit_capabilities(*p.capabilities);
         if (!dropped.empty())
             log::warn("process.capabilities: {} left out: not in the runtime's own bounding set",
@@ -122,6 +125,16 @@ Status check_host_support(oci::Process& p) {
 }
 
 namespace {
+
+// LISTEN_FDS=N with LISTEN_PID naming us: fds 3..3+N-1 are sockets systemd
+// passed us (sd_listen_fds(3)).
+int listen_fds() {
+    const char* n = getenv("LISTEN_FDS");
+    const char* pid = getenv("LISTEN_PID");
+    if (!n || !pid || atoi(pid) != getpid()) return 0;
+    int count = atoi(n);
+    return count > 0 && count < 1024 ? count : 0;
+}
 
 // The state a hook reads on stdin (status `status`).
 std::string hook_state(const ContainerState& st, ContainerStatus status) {
@@ -206,7 +219,14 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     lc.rootfs = rootfs;
     lc.state_dir_fd = dir.fd();
     lc.no_pivot = opts.no_pivot;
-    lc.preserve_fds = opts.preserve_fds;
+    // Socket activation (systemd's LISTEN_FDS for us): those fds go first,
+    // and the process is told of them, as runc does.
+    int listen = listen_fds();
+    if (listen > 0) {
+        spec.process->env.push_back("LISTEN_FDS=" + std::to_string(listen));
+        spec.process->env.push_back("LISTEN_PID=1");
+    }
+    lc.preserve_fds = listen + opts.preserve_fds;
     lc.seccomp = seccomp ? &*seccomp : nullptr;
     lc.cgroup = &cg;
     lc.console_fd = console.get();

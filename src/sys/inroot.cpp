@@ -103,7 +103,7 @@ std::string clean_path(std::string_view path) {
 Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags) {
     if (!g_openat2_disabled && !g_openat2_missing) {
         std::string rel = clean_path(path).substr(1);
-        if (rel.empty()) rel = ".";
+        if (rel.empty()) rel.push_back('.');  // (not = ".": a false g++ 12 -Wrestrict)
         auto r = openat2(rootfd, rel, static_cast<uint64_t>(flags | O_PATH | O_CLOEXEC), 0,
                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
         // ENOSYS: an old kernel; EPERM: a seccomp filter that refuses openat2.
@@ -166,7 +166,7 @@ Result<UniqueFd> ensure_in_root(int rootfd, std::string_view path, bool as_file,
     auto existing = open_in_root(rootfd, path, O_PATH);
     if (existing || existing.error().err != ENOENT) return existing;
     auto comps = clean_components(path);
-    if (comps.empty()) return error("`" + std::string(path) + "`: not a file path");
+    if (comps.empty()) return error(std::string(1, '`').append(path).append("`: not a file path"));
     auto dir = HAKO_TRY(mkdir_all_in_root(rootfd, join(comps, comps.size() - 1), 0755));
     UniqueFd f(::openat(dir.get(), comps.back().c_str(),
                         O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode));

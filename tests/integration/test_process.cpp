@@ -1,5 +1,6 @@
 // The container process: exit status, capabilities, rlimits, user, cwd, env,
 // noNewPrivileges, oomScoreAdj, sysctl.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -200,6 +201,33 @@ TEST_F(Process, Sysctl) {
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_EQ(lines(r.out), (std::vector<std::string>{"1", "1"})) << r;
     EXPECT_EQ(read_file("/proc/sys/net/ipv4/ip_forward"), host_before) << "the host's sysctl changed";
+}
+
+TEST_F(Process, PreserveFdsAndSocketActivation) {
+    // fd 3: "listen" (LISTEN_FDS=1 for the runtime's own pid), fd 4: preserved.
+    Bundle b({"sh", "-c", "ls /proc/$$/fd; echo LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID; cat <&3; cat <&4"});
+    b.write();
+    TempDir tmp("fds");
+    write_file(tmp / "three", "from-fd-3\n");
+    write_file(tmp / "four", "from-fd-4\n");
+    int three = open((tmp / "three").c_str(), O_RDONLY | O_CLOEXEC);
+    int four = open((tmp / "four").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(three, 0);
+    ASSERT_GE(four, 0);
+    SpawnOptions o;
+    o.inherit_fds = {{three, 3}, {four, 4}};
+    std::string id = rt.new_id("fds");
+    auto r = run_command({"sh", "-c", "LISTEN_FDS=1 LISTEN_PID=$$ exec \"$0\" \"$@\"", rt.binary(), "--root",
+                          rt.root(), "run", "--preserve-fds", "1", "--bundle", b.dir(), id},
+                         o);
+    close(three);
+    close(four);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.out, "LISTEN_FDS=1 LISTEN_PID=1")) << r;
+    EXPECT_TRUE(contains(r.out, "from-fd-3")) << r;
+    EXPECT_TRUE(contains(r.out, "from-fd-4")) << r;
+    auto fds = words(r.out.substr(0, r.out.find("LISTEN_FDS")));
+    EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2", "3", "4"})) << r;  // and nothing else
 }
 
 }  // namespace

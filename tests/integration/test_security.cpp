@@ -319,5 +319,49 @@ echo done >> $log
     EXPECT_EQ(after.st_mtim.tv_nsec, bin_st.st_mtim.tv_nsec);
 }
 
+// CVE-2016-9962: while `exec` joins the container, its processes must not be
+// open to the container (ptrace, /proc/<pid>/fd, /proc/<pid>/exe: the
+// runtime binary and the runtime's fds). A container process watches for
+// new processes during many execs and tries their fds and exe.
+TEST_F(Security, Cve2016_9962_ExecJoiningIsNotOpenToTheContainer) {
+    HostSecret secret;
+    ASSERT_GE(secret.fd, 0);
+    struct stat bin_st{};
+    ASSERT_EQ(stat(rt.binary().c_str(), &bin_st), 0);
+    const std::string bin_devino = std::to_string(bin_st.st_dev) + ":" + std::to_string(bin_st.st_ino);
+    Bundle a;
+    std::string shared = a.host_dir("shared", 0777);
+    std::string log = shared + "/log";
+    a.bind(shared, "/mnt", {"rbind", "rw"});
+    a.script(R"SH(
+echo ready >> /mnt/log
+while [ ! -e /mnt/stop ]; do
+  for d in /proc/[0-9]*; do
+    t=$(readlink $d/exe 2>/dev/null) || continue
+    case "$t" in /bin/busybox|/bin/true) continue;; esac
+    echo "saw ${d#/proc/} $t" >> /mnt/log
+    ls -l $d/fd/ >> /mnt/log 2>&1 && echo "fds-listed ${d#/proc/}" >> /mnt/log
+    stat -L -c "exe-opened %d:%i" $d/exe >> /mnt/log 2>/dev/null
+  done
+done
+echo done >> /mnt/log
+)SH");
+    std::string id = rt.new_id("cve9962");
+    ASSERT_EQ(rt.run(a, id, {"--detach"}).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return path_exists(log) && contains(read_file(log), "ready"); }, 10s));
+    for (int i = 0; i < 30; ++i) {
+        auto e = rt({"exec", id, "true"}, secret.spawn_options());
+        EXPECT_EQ(e.exit_code, 0) << e;
+    }
+    write_file(shared + "/stop", "");
+    EXPECT_TRUE(wait_until([&] { return contains(read_file(log), "done"); }, 20s));
+    std::string l = read_file(log);
+    EXPECT_FALSE(contains(l, "fds-listed")) << l;
+    EXPECT_FALSE(contains(l, "exe-opened " + bin_devino)) << l;
+    EXPECT_FALSE(contains(l, secret.dir.path())) << l;
+    RecordProperty("watcher_log", l);
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace hako::test

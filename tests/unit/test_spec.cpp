@@ -436,10 +436,13 @@ TEST(SpecParse, ErrorUnknownNamespace) {
               "linux.namespaces[0].type: required");
 }
 
-TEST(SpecParse, ErrorUnknownCapability) {
-    EXPECT_EQ(parse_error(R"({"ociVersion": "1",
-                  "process": {"capabilities": {"bounding": ["CAP_FOO"]}}})"),
-              R"(process.capabilities.bounding[0]: unknown capability "CAP_FOO")");
+TEST(SpecParse, UnknownCapabilitiesAreSetAside) {
+    auto r = parse_spec(R"({"ociVersion": "1",
+                  "process": {"capabilities": {"bounding": ["CAP_FOO", "CAP_KILL"], "effective": ["CAP_FOO"]}}})");
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(r->process->capabilities->bounding, std::vector<int>{CAP_KILL});
+    EXPECT_TRUE(r->process->capabilities->effective.empty());
+    EXPECT_EQ(r->process->capabilities->unknown, std::vector<std::string>{"CAP_FOO"});
     EXPECT_EQ(parse_error(R"({"ociVersion": "1",
                   "process": {"capabilities": {"ambient": ["CAP_KILL", 7]}}})"),
               "process.capabilities.ambient[1]: expected a string, got 7");
