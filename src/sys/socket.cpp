@@ -14,22 +14,23 @@ Status send_fd(int sock, int fd, std::string_view data) {
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = ctrl;
-    msg.msg_controllen = sizeof ctrl;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    if (fd >= 0) {
+        msg.msg_control = ctrl;
+        msg.msg_controllen = sizeof ctrl;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
     for (;;) {
         if (::sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0) return {};
         if (errno != EINTR) return sys_error("send a file descriptor (SCM_RIGHTS)");
     }
 }
 
-Result<ReceivedFd> recv_fd(int sock) {
-    char buf[8192];
-    iovec iov{buf, sizeof buf};
+Result<ReceivedFd> recv_fd(int sock, std::span<char> buf) {
+    iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * 4)] = {};
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -53,8 +54,13 @@ Result<ReceivedFd> recv_fd(int sock) {
         }
     }
     if (n == 0 && !out.fd) return error("eof");
-    out.data.assign(buf, static_cast<size_t>(n));
+    out.data.assign(buf.data(), static_cast<size_t>(n));
     return out;
+}
+
+Result<ReceivedFd> recv_fd(int sock) {
+    char buf[8192];
+    return recv_fd(sock, buf);
 }
 
 Result<UniqueFd> connect_unix(const std::string& path) {
