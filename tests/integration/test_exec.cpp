@@ -10,7 +10,7 @@ namespace {
 
 using Exec = ContainerTest;
 
-constexpr const char* kNamespaces[] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "user"};
+constexpr const char* kNamespaces[] = {"mnt", "pid", "net", "ipc", "uts", "cgroup", "user", "time"};
 
 // A running `sleep` container: its id and init's pid.
 std::pair<std::string, int> start_sleeper(Runtime& rt, Bundle& b) {
@@ -46,6 +46,8 @@ void expect_same_namespaces_and_cgroup(const Result& r, int init) {
 TEST_F(Exec, JoinsEveryNamespaceAndTheCgroupAndReturnsTheExitStatus) {
     Bundle b({"sleep", "1000"});
     b.config()["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+    b.config()["linux"]["namespaces"].push_back({{"type", "time"}});
+    b.config()["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 3600}, {"nanosecs", 0}}}};
     auto [id, init] = start_sleeper(rt, b);
     auto r = rt({"exec", id, "sh", "-c", ns_script()});
     ASSERT_EQ(r.exit_code, 0) << r;
