@@ -75,5 +75,22 @@ TEST_F(Terminal, ConsoleSocketAndTerminalMustAgree) {
     EXPECT_TRUE(rt.list_ids().empty());
 }
 
+TEST_F(Terminal, ForegroundRunRelaysTheCallersTerminal) {
+    // `script` gives the runtime a terminal of its own (as a person's shell would).
+    if (!path_exists("/usr/bin/script")) GTEST_SKIP() << "no script(1) (util-linux)";
+    Bundle b;
+    b.config()["process"]["terminal"] = true;
+    b.script("tty; echo one; echo two; exit 3");
+    b.write();
+    std::string id = rt.new_id("ttyfg");
+    std::string cmd = rt.binary() + " --root " + rt.root() + " run --bundle " + b.dir() + " " + id;
+    auto r = run_command({"script", "-qec", cmd, "/dev/null"});
+    EXPECT_EQ(r.exit_code, 3) << r;  // the container's exit status, through the relay
+    EXPECT_TRUE(contains(r.out, "/dev/pts/0")) << r;
+    // One \r\n per line: our side is raw, only the container's pty adds \r.
+    EXPECT_FALSE(contains(r.out, "\r\r\n")) << r;
+    EXPECT_TRUE(rt.list_ids().empty());
+}
+
 }  // namespace
 }  // namespace hako::test
