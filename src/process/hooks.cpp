@@ -22,9 +22,9 @@ int64_t now_ms() {
     return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// stdin: the state (a pipe, or a memfd when it might not fit a pipe);
-// stdout and stderr: a pipe we read up to 4 KiB of for the error message.
-Status run_hook(const oci::Hook& hook, const std::string& what, std::string_view state) {
+// stdin: the state (a pipe); stdout and stderr: a pipe we read up to 4 KiB
+// of for the error message.
+Status run_child(const oci::Hook& hook, const std::string& what, std::string_view state) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) return sys_error(what + ": pipe");
     UniqueFd in_r(in[0]), in_w(in[1]);
@@ -102,8 +102,7 @@ Status run_hook(const oci::Hook& hook, const std::string& what, std::string_view
 
 }  // namespace
 
-Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json) {
-    if (hooks.empty()) return {};
+Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json) {
     // A hook that exits without reading its stdin must not kill us with SIGPIPE.
     struct sigaction ign{}, old{};
     ign.sa_handler = SIG_IGN;
@@ -112,10 +111,12 @@ Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std
         struct sigaction* old;
         ~Restore() { sigaction(SIGPIPE, old, nullptr); }
     } restore{&old};
-    for (size_t i = 0; i < hooks.size(); ++i) {
-        std::string what = "hooks." + std::string(kind) + "[" + std::to_string(i) + "] `" + hooks[i].path + "`";
-        HAKO_TRY(run_hook(hooks[i], what, state_json));
-    }
+    std::string what = "hooks." + std::string(kind) + "[" + std::to_string(index) + "] `" + hook.path + "`";
+    return run_child(hook, what, state_json);
+}
+
+Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json) {
+    for (size_t i = 0; i < hooks.size(); ++i) HAKO_TRY(run_hook(hooks[i], kind, i, state_json));
     return {};
 }
 

@@ -13,9 +13,11 @@
 
 namespace hako::proc {
 
-// Run `hooks` in order; the first failure (exec error, non-zero exit, a
-// signal, the timeout) is an error naming `hooks.<kind>[i]` and the path,
-// with the start of the hook's output.
+// Run hooks.<kind>[index]: a failure (exec error, non-zero exit, a signal,
+// the timeout) is an error naming it and its path, with the start of the
+// hook's output.
+Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json);
+// Run `hooks` in order; the first failure ends it.
 Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json);
 
 }  // namespace hako::proc

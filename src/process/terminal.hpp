@@ -28,10 +28,11 @@ Result<ConsolePair> console_pair();
 // Receive the pty master sent over a console socket.
 Result<UniqueFd> receive_master(int sock);
 
-// Relay our stdin to the master and the master to our stdout until `pid`
-// exits; our terminal (when stdin is one) is raw meanwhile and its size
-// follows SIGWINCH. The signals in `forward` (blocked by the caller) go to
-// the process. Returns its exit code (128+N for signal N).
+// Wait for `pid` (our child) in the foreground: the signals in `forward`
+// (blocked by the caller) go to it. With a pty master (>= 0), relay our
+// stdin to it and it to our stdout meanwhile; our terminal (when stdin is
+// one) is raw and its size follows SIGWINCH. Returns the exit code (128+N
+// for signal N).
 int relay_and_wait(pid_t pid, int master, const sigset_t& forward);
 
 }  // namespace hako::proc

@@ -143,16 +143,8 @@ std::string hook_state(const ContainerState& st, ContainerStatus status) {
 
 // poststart and poststop: a failing hook is a warning, the rest still run.
 void run_hooks_warning(const std::vector<oci::Hook>& hooks, std::string_view kind, const std::string& state) {
-    for (size_t i = 0; i < hooks.size(); ++i) {
-        auto st = proc::run_hooks({hooks[i]}, kind, state);
-        if (!st) {
-            std::string msg = st.error().what();
-            // (run_hooks numbers its one-hook list [0]: say which it was)
-            auto at = msg.find("[0]");
-            if (at != std::string::npos) msg.replace(at, 3, "[" + std::to_string(i) + "]");
-            log::warn("{}", msg);
-        }
-    }
+    for (size_t i = 0; i < hooks.size(); ++i)
+        if (auto st = proc::run_hook(hooks[i], kind, i, state); !st) log::warn("{}", st.error().what());
 }
 
 }  // namespace
@@ -275,19 +267,15 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     auto saved = dir.save(st);
     if (saved && !opts.pid_file.empty())
         saved = sys::write_file_atomic(AT_FDCWD, opts.pid_file, std::to_string(launched.pid));
+    if (saved && console_ours) {
+        auto m = proc::receive_master(console_ours.get());
+        if (m) *master = std::move(*m);
+        else saved = std::unexpected(std::move(m).error());
+    }
     if (!saved) {
         ::kill(launched.pid, SIGKILL);
         waitpid(launched.pid, nullptr, 0);
         return std::unexpected(std::move(saved).error());
-    }
-    if (console_ours) {
-        auto m = proc::receive_master(console_ours.get());
-        if (!m) {
-            ::kill(launched.pid, SIGKILL);
-            waitpid(launched.pid, nullptr, 0);
-            return std::unexpected(std::move(m).error());
-        }
-        *master = std::move(*m);
     }
     remove_dir.release();
     remove_cgroup.release();
@@ -336,9 +324,6 @@ sigset_t forwarded_signals() {
     return set;
 }
 
-int forward_and_wait(pid_t pid, const sigset_t& forward, int master) {
-    return proc::relay_and_wait(pid, master, forward);
-}
 
 Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
     sigset_t forward = forwarded_signals(), old;
@@ -359,7 +344,7 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
         if (!st) return fail(std::move(st).error());
     }
     if (detach) return 0;
-    int code = forward_and_wait(pid, forward, master.get());
+    int code = proc::relay_and_wait(pid, master.get(), forward);
     sigprocmask(SIG_SETMASK, &old, nullptr);
     (void)remove(store, opts.id, true);
     return code;

@@ -47,11 +47,9 @@ Status remove(const StateStore& store, const std::string& id, bool force);
 Result<std::vector<StateView>> list(const StateStore& store);
 
 // The signals a foreground run/exec forwards to its process; block them,
-// then forward_and_wait returns the process's exit status (128+N for a
-// signal N).
-// With a pty master (>= 0), the caller's terminal is relayed to it meanwhile.
+// then proc::relay_and_wait (terminal.hpp) forwards them and returns the
+// process's exit status (128+N for a signal N).
 sigset_t forwarded_signals();
-int forward_and_wait(pid_t pid, const sigset_t& forward, int master = -1);
 
 // Fit the process to the host: capabilities the runtime lacks are left out
 // (with a warning); an AppArmor profile needs AppArmor.

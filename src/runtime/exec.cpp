@@ -136,7 +136,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
         }
     }
     if (o.detach) return 0;
-    int code = forward_and_wait(started->pid, forward, master.get());
+    int code = proc::relay_and_wait(started->pid, master.get(), forward);
     sigprocmask(SIG_SETMASK, &old, nullptr);
     return code;
 }
