@@ -9,8 +9,8 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
     sub->add_option("-p,--process", o->process_file, "a process JSON file (config.json's process object)");
     sub->add_flag("-d,--detach", o->detach, "return once the process runs");
     sub->add_option("--pid-file", o->pid_file, "write the process's pid here");
-    sub->add_flag("-t,--tty", o->tty, "allocate a terminal (not supported yet)");
-    sub->add_option("--console-socket", o->console_socket, "unix socket for the terminal (not supported yet)");
+    sub->add_flag("-t,--tty", o->tty, "allocate a terminal (its master: --console-socket, or relayed in the foreground)");
+    sub->add_option("--console-socket", o->console_socket, "unix socket to send the terminal's master to");
     sub->add_option("--cwd", o->cwd, "working directory in the container");
     sub->add_option("-e,--env", o->env, "KEY=VALUE to set (repeatable)")->allow_extra_args(false);
     sub->add_option("-u,--user", o->user, "UID[:GID]");

@@ -1,0 +1,34 @@
+// hako's commands, docker-style. One file per group; each registers its
+// CLI11 subcommands and sets the action main() runs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "frontend/engine.hpp"
+
+namespace hako::cli {
+
+struct HakoGlobals {
+    std::string root;  // --root, $HAKO_ROOT, /var/lib/hako
+    std::unique_ptr<frontend::Engine> engine_;
+    frontend::Engine& engine() {
+        if (!engine_) engine_ = std::make_unique<frontend::Engine>(root);
+        return *engine_;
+    }
+};
+
+using HakoAction = std::function<int()>;
+
+// "hako: <message>" on stderr; returns 125 (docker's "the tool failed").
+int hako_fail(const Error& e);
+
+void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // images.cpp
+void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action);                 // run.cpp
+void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);  // containers.cpp
+
+}  // namespace hako::cli

@@ -1,0 +1,174 @@
+// hako import / load / images / rmi: the image store.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/hako/commands.hpp"
+
+namespace hako::cli {
+namespace {
+
+// Bytes and rate on stderr, when it is a terminal; nothing otherwise.
+image::Progress progress_meter() {
+    if (!isatty(2)) return {};
+    auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    return [start, last](uint64_t bytes) mutable {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(200)) return;
+        last = now;
+        double s = std::chrono::duration<double>(now - start).count();
+        std::fprintf(stderr, "\r%.1f MB read, %.1f MB/s   ", double(bytes) / 1e6, s > 0 ? double(bytes) / 1e6 / s : 0.0);
+    };
+}
+
+void end_meter() {
+    if (isatty(2)) std::fprintf(stderr, "\r\033[K");
+}
+
+Result<UniqueFd> open_input(const std::string& file) {
+    if (file == "-") return UniqueFd(dup(0));
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_error("open `" + file + "`");
+    return fd;
+}
+
+std::string human_size(uint64_t b) {
+    char buf[32];
+    if (b >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fGB", double(b) / 1e9);
+    else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.2fMB", double(b) / 1e6);
+    else std::snprintf(buf, sizeof buf, "%.1fkB", double(b) / 1e3);
+    return buf;
+}
+
+nlohmann::json image_json(const image::Image& img) {
+    return {{"Id", "sha256:" + img.id},
+            {"RepoTags", img.names},
+            {"Created", img.created},
+            {"Size", img.size},
+            {"Layers", img.layers},
+            {"Config",
+             {{"Env", img.config.env},
+              {"Cmd", img.config.cmd},
+              {"Entrypoint", img.config.entrypoint},
+              {"WorkingDir", img.config.working_dir},
+              {"User", img.config.user}}}};
+}
+
+}  // namespace
+
+void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
+    {
+        auto* sub = app.add_subcommand("import", "Import a root file system tarball as an image");
+        auto file = std::make_shared<std::string>();
+        auto name = std::make_shared<std::string>();
+        sub->add_option("file", *file, "tarball (plain, gzip, zstd, xz, bzip2), or - for stdin")->required();
+        sub->add_option("name", *name, "NAME[:TAG]");
+        sub->callback([&g, &action, file, name] {
+            action = [&g, file, name] {
+                auto fd = open_input(*file);
+                if (!fd) return hako_fail(fd.error());
+                auto img = g.engine().images().import_tarball(fd->get(), *name, progress_meter());
+                end_meter();
+                if (!img) return hako_fail(Error{img.error().err, "import `" + *file + "`: " + img.error().msg});
+                std::printf("sha256:%s\n", img->id.c_str());
+                return 0;
+            };
+        });
+    }
+    {
+        auto* sub = app.add_subcommand("load", "Load images from a docker-save archive or an OCI layout tar");
+        auto file = std::make_shared<std::string>("-");
+        sub->add_option("-i,--input", *file, "archive file (default: stdin)");
+        sub->callback([&g, &action, file] {
+            action = [&g, file] {
+                auto fd = open_input(*file);
+                if (!fd) return hako_fail(fd.error());
+                auto imgs = g.engine().images().load_archive(fd->get(), progress_meter());
+                end_meter();
+                if (!imgs) return hako_fail(Error{imgs.error().err, "load `" + *file + "`: " + imgs.error().msg});
+                for (const auto& img : *imgs) {
+                    if (img.names.empty()) std::printf("Loaded image ID: sha256:%s\n", img.id.c_str());
+                    for (const auto& n : img.names) std::printf("Loaded image: %s\n", n.c_str());
+                }
+                return 0;
+            };
+        });
+    }
+    {
+        auto* sub = app.add_subcommand("images", "List images");
+        auto format = std::make_shared<std::string>();
+        auto quiet = std::make_shared<bool>(false);
+        sub->add_option("--format", *format, "json for JSON");
+        sub->add_flag("-q,--quiet", *quiet, "Only image IDs");
+        sub->callback([&g, &action, format, quiet] {
+            action = [&g, format, quiet] {
+                auto imgs = g.engine().images().list();
+                if (!imgs) return hako_fail(imgs.error());
+                if (*format == "json") {
+                    auto arr = nlohmann::json::array();
+                    for (const auto& i : *imgs) arr.push_back(image_json(i));
+                    std::printf("%s\n", arr.dump(2).c_str());
+                    return 0;
+                }
+                if (!*quiet) std::printf("%-30s %-12s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+                for (const auto& i : *imgs) {
+                    if (*quiet) {
+                        std::printf("%s\n", i.id.substr(0, 12).c_str());
+                        continue;
+                    }
+                    std::vector<std::string> names = i.names.empty() ? std::vector<std::string>{"<none>:<none>"} : i.names;
+                    for (const auto& n : names) {
+                        auto colon = n.rfind(':');
+                        std::printf("%-30s %-12s %-14s %-22s %s\n", n.substr(0, colon).c_str(), n.substr(colon + 1).c_str(),
+                                    i.id.substr(0, 12).c_str(), i.created.substr(0, 19).c_str(), human_size(i.size).c_str());
+                    }
+                }
+                return 0;
+            };
+        });
+    }
+    {
+        auto* sub = app.add_subcommand("rmi", "Remove images");
+        auto refs = std::make_shared<std::vector<std::string>>();
+        auto force = std::make_shared<bool>(false);
+        sub->add_flag("-f,--force", *force, "Untag an image that containers use");
+        sub->add_option("image", *refs, "IMAGE...")->required();
+        sub->callback([&g, &action, refs, force] {
+            action = [&g, refs, force] {
+                int rc = 0;
+                for (const auto& ref : *refs) {
+                    auto img = g.engine().images().find(ref);
+                    if (!img) {
+                        rc = hako_fail(img.error());
+                        continue;
+                    }
+                    // A container's root stands on the image's layers: an image in
+                    // use is only untagged (-f), never removed.
+                    bool used = false;
+                    if (auto users = g.engine().list(true))
+                        for (const auto& c : *users) used = used || c.record.image_id == img->id;
+                    if (used && !*force) {
+                        rc = hako_fail(Error{0, "image `" + ref + "` is used by a container (rm it first, or rmi -f to untag)"});
+                        continue;
+                    }
+                    if (used) {
+                        for (const auto& n : img->names) std::printf("Untagged: %s\n", n.c_str());
+                        img->names.clear();
+                        if (auto st = g.engine().images().save(*img, /*keep_names=*/false); !st) rc = hako_fail(st.error());
+                        continue;
+                    }
+                    auto st = g.engine().images().remove(*img);
+                    if (!st) rc = hako_fail(st.error());
+                    else std::printf("Deleted: sha256:%s\n", img->id.c_str());
+                }
+                return rc;
+            };
+        });
+    }
+}
+
+}  // namespace hako::cli

@@ -1,0 +1,347 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/strings.hpp"
+#include "frontend/engine.hpp"
+#include "process/terminal.hpp"
+#include "runtime/container.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::frontend {
+namespace {
+
+using json = nlohmann::json;
+
+std::string random_id() {
+    unsigned char b[32];
+    UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+    if (!fd || ::read(fd.get(), b, sizeof b) != sizeof b)
+        for (auto& c : b) c = static_cast<unsigned char>(rand());
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (unsigned char c : b) {
+        s += kHex[c >> 4];
+        s += kHex[c & 15];
+    }
+    return s;
+}
+
+std::string random_name(const std::string& id) {
+    static const char* kAdj[] = {"quiet", "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly",
+                                 "kind", "lucid", "merry", "nimble", "proud", "sharp", "witty", "zen"};
+    static const char* kNoun[] = {"box", "crate", "chest", "cask", "tin", "case", "trunk", "bin",
+                                  "pod", "jar", "urn", "vat", "ark", "bag", "cup", "kit"};
+    unsigned a = static_cast<unsigned>(std::stoul(id.substr(0, 2), nullptr, 16)) & 15;
+    unsigned n = static_cast<unsigned>(std::stoul(id.substr(2, 2), nullptr, 16)) & 15;
+    return std::string(kAdj[a]) + "_" + kNoun[n] + "_" + id.substr(4, 4);
+}
+
+// The exit code for an error that stopped the container's command from
+// running: 127 not found, 126 not executable, 125 anything else (docker's).
+int exit_code_for(const Error& e) {
+    if (e.msg.find("process.args[0]") == std::string::npos) return kExitEngine;
+    if (e.err == ENOENT || e.msg.find("not found") != std::string::npos) return kExitNotFound;
+    if (e.err == EACCES || e.err == ENOEXEC || e.err == EISDIR) return kExitCannotRun;
+    return kExitEngine;
+}
+
+}  // namespace
+
+Engine::Engine(std::string root) : root_(std::move(root)), images_(root_) {}
+
+Result<image::Image> Engine::resolve_image(const std::string& ref) {
+    auto img = images_.find(ref);
+    if (img) return img;
+    if (image::normalize_name(ref) == "busybox:latest") return images_.builtin_busybox();
+    return img;
+}
+
+std::string Engine::log_path(const std::string& id) const { return dir(id) + "/log"; }
+
+Status Engine::save(const Record& r) const {
+    json j{{"id", r.id},           {"name", r.name}, {"image", r.image}, {"imageId", r.image_id},
+           {"command", r.command}, {"created", r.created}, {"rm", r.rm}, {"detached", r.detached}};
+    if (r.exit_code) j["exitCode"] = *r.exit_code;
+    if (!r.finished.empty()) j["finished"] = r.finished;
+    return sys::write_file_atomic(AT_FDCWD, dir(r.id) + "/container.json", j.dump());
+}
+
+Result<Record> Engine::load(const std::string& id) const {
+    auto text = HAKO_TRY(sys::read_file(dir(id) + "/container.json"));
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return error("container `" + id + "`: corrupt record");
+    Record r;
+    r.id = j.value("id", id);
+    r.name = j.value("name", "");
+    r.image = j.value("image", "");
+    r.image_id = j.value("imageId", "");
+    r.command = j.value("command", std::vector<std::string>{});
+    r.created = j.value("created", "");
+    r.rm = j.value("rm", false);
+    r.detached = j.value("detached", false);
+    if (j.contains("exitCode")) r.exit_code = j["exitCode"].get<int>();
+    r.finished = j.value("finished", "");
+    return r;
+}
+
+ContainerView Engine::view(Record r) const {
+    ContainerView v;
+    auto st = runtime::state(runtime_store(), r.id);
+    if (st && st->status != runtime::ContainerStatus::Stopped) {
+        v.status = runtime::status_name(st->status);
+        v.pid = st->state.pid;
+    } else {
+        v.status = r.exit_code ? "exited" : st ? "exited" : "created";
+    }
+    v.record = std::move(r);
+    return v;
+}
+
+Result<std::vector<ContainerView>> Engine::list(bool all) const {
+    std::vector<ContainerView> out;
+    DIR* d = opendir((root_ + "/containers").c_str());
+    if (!d) return out;
+    std::vector<std::string> ids;
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+    closedir(d);
+    for (const auto& id : ids) {
+        auto r = load(id);
+        if (!r) continue;
+        auto v = view(std::move(*r));
+        if (all || v.status == "running" || v.status == "paused") out.push_back(std::move(v));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.record.created > b.record.created; });
+    return out;
+}
+
+Result<ContainerView> Engine::find(const std::string& ref) const {
+    auto all = HAKO_TRY(list(true));
+    const ContainerView* match = nullptr;
+    for (const auto& v : all)
+        if (v.record.name == ref || v.record.id == ref) return v;
+    for (const auto& v : all)
+        if (ref.size() >= 3 && v.record.id.rfind(ref, 0) == 0) {
+            if (match) return error("container id prefix `" + ref + "` is ambiguous");
+            match = &v;
+        }
+    if (match) return *match;
+    return error("no such container `" + ref + "`");
+}
+
+Status Engine::mount_rootfs(const std::string& id, const image::Image& img) const {
+    std::string d = dir(id);
+    for (const char* sub : {"upper", "work", "rootfs", "bundle"}) HAKO_TRY(sys::mkdir_all(d + "/" + sub, 0755));
+    std::string lower;
+    for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {  // top layer first
+        if (!lower.empty()) lower += ':';
+        lower += images_.layer_dir(*it);
+    }
+    std::string opts = "lowerdir=" + lower + ",upperdir=" + d + "/upper,workdir=" + d + "/work";
+    return sys::mount("overlay", (d + "/rootfs").c_str(), "overlay", 0, opts.c_str(),
+                      "mount the container's overlay root on `" + d + "/rootfs`");
+}
+
+Status Engine::cleanup(const std::string& id) const {
+    (void)runtime::remove(runtime_store(), id, true);
+    std::string rootfs = dir(id) + "/rootfs";
+    if (umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        return sys_error("unmount `" + rootfs + "`");
+    std::error_code ec;
+    std::filesystem::remove_all(dir(id), ec);
+    if (ec) return error("remove `" + dir(id) + "`: " + ec.message());
+    return {};
+}
+
+Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
+    if (o.detach && o.tty) return error("-t with -d: a detached container's terminal needs attach, which hako has not yet");
+    auto img = HAKO_TRY(resolve_image(o.image));
+    if (!o.name.empty()) {
+        if (find(o.name)) return error("the name `" + o.name + "` is in use");
+        if (o.name.find('/') != std::string::npos) return error("--name `" + o.name + "`: no slashes");
+    }
+    Record rec;
+    rec.id = random_id();
+    rec.name = o.name.empty() ? random_name(rec.id) : o.name;
+    rec.image = img.names.empty() ? img.id.substr(0, 12) : img.names[0];
+    rec.image_id = img.id;
+    rec.created = now_rfc3339();
+    rec.rm = o.rm;
+    rec.detached = o.detach;
+    HAKO_TRY(sys::mkdir_all(dir(rec.id), 0700));
+    bool keep = false;
+    struct Undo {
+        const Engine* e;
+        std::string id;
+        bool* keep;
+        ~Undo() {
+            if (!*keep) (void)e->cleanup(id);
+        }
+    } undo{this, rec.id, &keep};
+    HAKO_TRY(mount_rootfs(rec.id, img));
+    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs"));
+    rec.command = json::parse(config)["process"]["args"].get<std::vector<std::string>>();
+    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config));
+    HAKO_TRY(save(rec));
+    if (out_id) *out_id = rec.id;
+
+    runtime::CreateOptions co;
+    co.id = rec.id;
+    co.bundle = dir(rec.id) + "/bundle";
+    auto store = runtime_store();
+    if (!o.detach) {
+        if (!o.interactive) {  // docker: no stdin without -i
+            UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            if (null) dup2(null.get(), 0);
+        }
+        keep = true;
+        auto code = runtime::run(store, co, /*detach=*/false);
+        if (!code) {
+            (void)cleanup(rec.id);
+            Error e = std::move(code).error();
+            int exit = exit_code_for(e);
+            if (exit != kExitEngine) {
+                std::string msg = "hako: " + e.what() + "\n";
+                (void)!::write(2, msg.data(), msg.size());
+                return exit;
+            }
+            return std::unexpected(std::move(e));
+        }
+        rec.exit_code = *code;
+        rec.finished = now_rfc3339();
+        if (o.rm) HAKO_TRY(cleanup(rec.id));
+        else {
+            umount2((dir(rec.id) + "/rootfs").c_str(), MNT_DETACH);  // mounted again by a restart
+            HAKO_TRY(save(rec));
+        }
+        return *code;
+    }
+    // Detached: a monitor process is the init's parent; it reports back once
+    // the container runs (or why it could not), then waits for its exit.
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) return sys_error("pipe");
+    UniqueFd rd(pfd[0]), wr(pfd[1]);
+    pid_t mon = fork();
+    if (mon < 0) return sys_error("fork the monitor");
+    if (mon == 0) {
+        rd.reset();
+        setsid();
+        UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        UniqueFd log(::open(log_path(rec.id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+        if (null) dup2(null.get(), 0);
+        if (log) {
+            dup2(log.get(), 1);
+            dup2(log.get(), 2);
+        }
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        auto created = runtime::create(store, co);
+        Status started = created ? runtime::start(store, rec.id) : Status(std::unexpected(created.error()));
+        if (!started) {
+            std::string msg = std::to_string(exit_code_for(started.error())) + " " + started.error().what();
+            (void)!::write(wr.get(), msg.data(), msg.size());
+            (void)cleanup(rec.id);
+            _exit(1);
+        }
+        (void)!::write(wr.get(), "0", 1);
+        wr.reset();
+        int status = 0;
+        while (waitpid(created->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        while (waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans we adopted
+        }
+        rec.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        rec.finished = now_rfc3339();
+        if (rec.rm) {
+            (void)cleanup(rec.id);
+        } else if (sys::path_exists(dir(rec.id))) {
+            (void)save(rec);
+            (void)runtime::remove(store, rec.id, true);
+            umount2((dir(rec.id) + "/rootfs").c_str(), MNT_DETACH);
+        }
+        _exit(0);
+    }
+    wr.reset();
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        reply.append(buf, static_cast<size_t>(n));
+    }
+    keep = true;  // the monitor owns it now (and cleaned up after a failure)
+    if (reply == "0") return 0;
+    if (reply.empty()) return error("the container's monitor died before the container started");
+    int code = atoi(reply.c_str());
+    std::string msg = reply.substr(reply.find(' ') + 1);
+    waitpid(mon, nullptr, 0);
+    if (code != kExitEngine) {
+        std::string line = "hako: " + msg + "\n";
+        (void)!::write(2, line.data(), line.size());
+        return code;
+    }
+    return error(msg);
+}
+
+Status Engine::kill(const std::string& ref, int sig) {
+    auto v = HAKO_TRY(find(ref));
+    if (v.status != "running" && v.status != "paused")
+        return error("container `" + ref + "` is " + v.status + ", not running");
+    return runtime::kill(runtime_store(), v.record.id, sig, false);
+}
+
+Status Engine::stop(const std::string& ref, int timeout_s) {
+    auto v = HAKO_TRY(find(ref));
+    if (v.status != "running" && v.status != "paused") return {};  // stopped already: fine, as docker
+    if (v.status == "paused") (void)runtime::resume(runtime_store(), v.record.id);
+    (void)runtime::kill(runtime_store(), v.record.id, SIGTERM, false);
+    auto gone = [&] {
+        auto now = find(ref);
+        return !now || (now->status != "running" && now->status != "paused");
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (!gone() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!gone()) {
+        (void)runtime::kill(runtime_store(), v.record.id, SIGKILL, true);
+        for (int i = 0; i < 500 && !gone(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // The monitor records the exit; wait for it a little so `ps -a` says so.
+    for (int i = 0; i < 100; ++i) {
+        auto r = load(v.record.id);
+        if (!r || r->exit_code) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+}
+
+Status Engine::remove(const std::string& ref, bool force) {
+    auto v = HAKO_TRY(find(ref));
+    if ((v.status == "running" || v.status == "paused") && !force)
+        return error("container `" + ref + "` is " + v.status + ": stop it first, or rm -f");
+    return cleanup(v.record.id);
+}
+
+Result<int> Engine::wait(const std::string& ref) {
+    auto v = HAKO_TRY(find(ref));
+    for (;;) {
+        auto r = load(v.record.id);
+        if (!r) return error("container `" + ref + "` was removed");
+        if (r->exit_code) return *r->exit_code;
+        auto now = view(*r);
+        if (now.status == "created") return error("container `" + ref + "` never ran");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+}  // namespace hako::frontend

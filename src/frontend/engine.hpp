@@ -1,0 +1,106 @@
+// The `hako` front end's engine: containers made from images, run
+// in-process through the runtime library (no hako-runtime exec), each with
+// an overlayfs root over its image's layers.
+//
+//   <root>/containers/<id>/container.json   the record (name, image, command, exit code)
+//   <root>/containers/<id>/bundle/config.json  the OCI config made from the image and flags
+//   <root>/containers/<id>/{upper,work,rootfs}  overlayfs: the container's writes, its root
+//   <root>/containers/<id>/log             stdout+stderr of a detached container
+//   <root>/runtime/                        the runtime's state (one dir per running container)
+//
+// A detached container is watched by a monitor: a fork of hako that is the
+// container init's parent, keeps its log (the container writes to the file
+// itself) and records its exit status, then cleans up (--rm).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "image/image.hpp"
+#include "runtime/state.hpp"
+
+namespace hako::frontend {
+
+// docker's exit codes for failures of the tool itself.
+inline constexpr int kExitEngine = 125;    // hako failed
+inline constexpr int kExitCannotRun = 126; // the command can't be run
+inline constexpr int kExitNotFound = 127;  // the command isn't there
+
+struct RunOptions {
+    std::string image;
+    std::vector<std::string> command;  // replaces the image's Cmd
+    bool detach = false, interactive = false, tty = false, rm = false;
+    std::string name;
+    std::vector<std::string> env, env_files;
+    std::string workdir, user, hostname;
+    std::vector<std::string> volumes;  // SRC:DST[:ro|rw]
+    std::vector<std::string> tmpfs;    // DST
+    bool read_only = false;
+    std::string memory;                // "100m"
+    double cpus = 0;
+    int64_t pids_limit = 0;
+    std::vector<std::string> cap_add, cap_drop;
+    std::vector<std::string> security_opt;  // no-new-privileges, seccomp=unconfined|FILE
+    std::string network = "none";           // none | host
+    std::optional<std::string> entrypoint;
+};
+
+struct Record {
+    std::string id, name, image, image_id;
+    std::vector<std::string> command;
+    std::string created;
+    bool rm = false, detached = false;
+    std::optional<int> exit_code;  // once it has exited
+    std::string finished;
+};
+
+struct ContainerView {
+    Record record;
+    std::string status;  // created, running, paused, exited
+    pid_t pid = 0;
+};
+
+class Engine {
+public:
+    explicit Engine(std::string root);
+    image::Store& images() { return images_; }
+    [[nodiscard]] runtime::StateStore runtime_store() const { return runtime::StateStore(root_ + "/runtime"); }
+
+    // An image by reference; `busybox` is made on first use.
+    Result<image::Image> resolve_image(const std::string& ref);
+
+    // Foreground: the container's exit status (or 125/126/127). Detached:
+    // prints nothing, returns 0 with *id set once the container runs.
+    Result<int> run(const RunOptions& o, std::string* id);
+
+    Result<std::vector<ContainerView>> list(bool all) const;
+    // By name or id (or a unique id prefix).
+    Result<ContainerView> find(const std::string& ref) const;
+    Status stop(const std::string& ref, int timeout_s);
+    Status kill(const std::string& ref, int sig);
+    Status remove(const std::string& ref, bool force);
+    Result<int> wait(const std::string& ref);
+    [[nodiscard]] std::string log_path(const std::string& id) const;
+    [[nodiscard]] std::string dir(const std::string& id) const { return root_ + "/containers/" + id; }
+    Status save(const Record& r) const;
+
+private:
+    Result<Record> load(const std::string& id) const;
+    ContainerView view(Record r) const;
+    // Mount the overlay root of container `id` over the image's layers.
+    Status mount_rootfs(const std::string& id, const image::Image& img) const;
+    // Unmount and remove everything of a container (runtime state included).
+    Status cleanup(const std::string& id) const;
+    std::string root_;
+    image::Store images_;
+};
+
+// The OCI config.json for a container (spec.cpp).
+Result<std::string> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
+                                const std::string& rootfs);
+
+}  // namespace hako::frontend

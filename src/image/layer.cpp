@@ -1,0 +1,171 @@
+// Unpacking a layer tarball with libarchive: read once from the fd, hashed
+// on the way in (sha256 of the stream as it comes: the layer's digest),
+// extracted with owners, modes, times, xattrs, ACLs, device nodes and hard
+// links, never outside its directory (no "..", leading "/" dropped, not
+// through symlinks). OCI/docker whiteouts become overlayfs's: `.wh.NAME` a
+// 0:0 character device NAME, `.wh..wh..opq` the opaque xattr on its directory.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "image/layer.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::image {
+namespace {
+
+struct Reader {
+    int fd;
+    Sha256 sha;
+    uint64_t total = 0;
+    const Progress* progress;
+    char buf[1 << 17];
+};
+
+la_ssize_t read_cb(archive* a, void* ud, const void** out) {
+    auto* r = static_cast<Reader*>(ud);
+    ssize_t n;
+    do {
+        n = ::read(r->fd, r->buf, sizeof r->buf);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        archive_set_error(a, errno, "read");
+        return -1;
+    }
+    r->sha.update(r->buf, static_cast<size_t>(n));
+    r->total += static_cast<uint64_t>(n);
+    if (r->progress && *r->progress) (*r->progress)(r->total);
+    *out = r->buf;
+    return n;
+}
+
+struct ArchiveFree {
+    void operator()(archive* a) const {
+        if (archive_read_free(a) != ARCHIVE_OK) {
+        }
+    }
+};
+struct WriterFree {
+    void operator()(archive* a) const { archive_write_free(a); }
+};
+
+// "./a/b/" -> "a/b"; "" for the root itself.
+std::string clean_name(const char* p) {
+    std::string s = p ? p : "";
+    while (s.rfind("./", 0) == 0) s.erase(0, 2);
+    while (!s.empty() && s[0] == '/') s.erase(0, 1);
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    if (s == ".") s.clear();
+    return s;
+}
+
+Status whiteout(const std::string& dir, const std::string& rel_parent, const std::string& base) {
+    std::string parent = rel_parent.empty() ? dir : dir + "/" + rel_parent;
+    HAKO_TRY(sys::mkdir_all(parent, 0755));
+    if (base == ".wh..wh..opq") {
+        if (setxattr(parent.c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+            return sys_error("mark `" + rel_parent + "` opaque (trusted.overlay.opaque)");
+        return {};
+    }
+    std::string target = parent + "/" + base.substr(4);
+    std::error_code ec;
+    std::filesystem::remove_all(target, ec);  // (a same-layer entry it hides)
+    if (mknod(target.c_str(), S_IFCHR | 0000, makedev(0, 0)) < 0)
+        return sys_error("whiteout `" + rel_parent + "/" + base.substr(4) + "`");
+    return {};
+}
+
+}  // namespace
+
+Sha256::Sha256() { SHA256_Init(&ctx_); }
+void Sha256::update(const void* p, size_t n) { SHA256_Update(&ctx_, p, n); }
+std::string Sha256::hex() {
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256_Final(md, &ctx_);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : md) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+    Sha256 s;
+    s.update(data.data(), data.size());
+    return s.hex();
+}
+
+Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress) {
+    auto r = std::make_unique<Reader>();
+    r->fd = fd;
+    r->progress = &progress;
+    std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
+    archive_read_support_filter_all(in.get());
+    archive_read_support_format_tar(in.get());
+    archive_read_support_format_gnutar(in.get());
+    if (archive_read_open(in.get(), r.get(), nullptr, read_cb, nullptr) != ARCHIVE_OK)
+        return error(std::string("not a tar archive: ") + archive_error_string(in.get()));
+    std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
+    archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
+                                                  ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_UNLINK);
+    // (no SECURE_NOABSOLUTEPATHS: every name is made relative by clean_name
+    // and then prefixed with `dir` here, so all paths are absolute ones we made)
+    Unpacked result;
+    archive_entry* e = nullptr;
+    for (;;) {
+        int rc = archive_read_next_header(in.get(), &e);
+        if (rc == ARCHIVE_EOF) break;
+        if (rc < ARCHIVE_WARN) return error(std::string("read the archive: ") + archive_error_string(in.get()));
+        std::string name = clean_name(archive_entry_pathname(e));
+        if (name.empty()) continue;  // "./": the layer's own directory
+        auto slash = name.rfind('/');
+        std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+        std::string parent = slash == std::string::npos ? "" : name.substr(0, slash);
+        if (base.rfind(".wh.", 0) == 0) {
+            HAKO_TRY(whiteout(dir, parent, base));
+            continue;
+        }
+        archive_entry_set_pathname(e, (dir + "/" + name).c_str());
+        if (const char* link = archive_entry_hardlink(e))
+            archive_entry_set_hardlink(e, (dir + "/" + clean_name(link)).c_str());
+        rc = archive_write_header(out.get(), e);
+        if (rc < ARCHIVE_WARN) return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+        if (archive_entry_size(e) > 0) {
+            const void* buf;
+            size_t size;
+            la_int64_t off;
+            while ((rc = archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK) {
+                if (archive_write_data_block(out.get(), buf, size, off) < ARCHIVE_WARN)
+                    return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+                result.size += size;
+            }
+            if (rc != ARCHIVE_EOF) return error("read `" + name + "`: " + archive_error_string(in.get()));
+        }
+        if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
+            return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+    }
+    if (archive_write_close(out.get()) != ARCHIVE_OK)
+        return error(std::string("unpack: ") + archive_error_string(out.get()));
+    // The digest is of the whole stream: what libarchive left unread too.
+    for (;;) {
+        ssize_t n = ::read(fd, r->buf, sizeof r->buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        r->sha.update(r->buf, static_cast<size_t>(n));
+    }
+    result.digest = r->sha.hex();
+    return result;
+}
+
+}  // namespace hako::image

@@ -1,0 +1,35 @@
+// One layer: a tar stream unpacked into a directory (layer.cpp), and the
+// SHA-256 it is stored under.
+#pragma once
+
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co.: no provider machinery
+#include <openssl/sha.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+#include "image/image.hpp"
+
+namespace hako::image {
+
+class Sha256 {
+public:
+    Sha256();
+    void update(const void* p, size_t n);
+    std::string hex();  // once
+
+private:
+    SHA256_CTX ctx_{};
+};
+std::string sha256_hex(std::string_view data);
+
+struct Unpacked {
+    std::string digest;  // sha256 hex of the stream
+    uint64_t size = 0;   // bytes of file data
+};
+// Unpack the tar stream on `fd` (any compression libarchive knows) into
+// the existing, empty directory `dir`.
+Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress);
+
+}  // namespace hako::image

@@ -1,0 +1,127 @@
+// `hako load`: `docker save` / `podman save` archives (manifest.json,
+// RepoTags, layer tars) and OCI image layouts (index.json, blobs/sha256),
+// as a tar stream. The archive is unpacked to a scratch directory under the
+// store, each layer added (unpacked once, shared), then the images written.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "image/image.hpp"
+#include "image/layer.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::image {
+namespace {
+
+using json = nlohmann::json;
+
+Result<json> read_json(const std::string& path) {
+    auto text = HAKO_TRY(sys::read_file(path));
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return error(fmt::format("`{}`: not JSON", std::filesystem::path(path).filename().string()));
+    return j;
+}
+
+std::vector<std::string> strings(const json& j, const char* key) {
+    std::vector<std::string> out;
+    if (j.is_object() && j.contains(key) && j[key].is_array())
+        for (const auto& v : j[key])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
+// The image config's "config" object (docker and OCI alike).
+Config config_of(const json& cfg) {
+    Config c;
+    if (!cfg.is_object() || !cfg.contains("config") || !cfg["config"].is_object()) return c;
+    const auto& j = cfg["config"];
+    c.env = strings(j, "Env");
+    c.cmd = strings(j, "Cmd");
+    c.entrypoint = strings(j, "Entrypoint");
+    if (j.contains("WorkingDir") && j["WorkingDir"].is_string()) c.working_dir = j["WorkingDir"];
+    if (j.contains("User") && j["User"].is_string()) c.user = j["User"];
+    return c;
+}
+
+std::string blob(const std::string& dir, const std::string& digest) {
+    auto colon = digest.find(':');
+    return dir + "/blobs/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
+}
+
+}  // namespace
+
+Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress) {
+    HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
+    clean_stale_tmp();
+    std::string tmp = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-load-XXXXXX";
+    if (!mkdtemp(tmp.data())) return sys_error("mkdtemp in `" + root_ + "`");
+    struct Cleanup {
+        std::string p;
+        ~Cleanup() {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    } cleanup{tmp};
+    HAKO_TRY_CTX(unpack_layer(fd, tmp, progress), "the archive");
+
+    // Each image: its layer files (bottom first), config JSON, names.
+    struct Entry {
+        std::vector<std::string> layer_files;
+        json config;
+        std::vector<std::string> names;
+    };
+    std::vector<Entry> entries;
+    if (sys::path_exists(tmp + "/manifest.json")) {  // docker-archive
+        auto manifest = HAKO_TRY(read_json(tmp + "/manifest.json"));
+        if (!manifest.is_array()) return error("manifest.json: expected an array");
+        for (const auto& m : manifest) {
+            Entry e;
+            if (!m.is_object() || !m.contains("Config") || !m["Config"].is_string())
+                return error("manifest.json: an entry without Config");
+            e.config = HAKO_TRY(read_json(tmp + "/" + m["Config"].get<std::string>()));
+            for (const auto& l : strings(m, "Layers")) e.layer_files.push_back(tmp + "/" + l);
+            e.names = strings(m, "RepoTags");
+            entries.push_back(std::move(e));
+        }
+    } else if (sys::path_exists(tmp + "/index.json")) {  // OCI layout
+        auto index = HAKO_TRY(read_json(tmp + "/index.json"));
+        if (!index.contains("manifests") || !index["manifests"].is_array())
+            return error("index.json: no manifests");
+        for (const auto& desc : index["manifests"]) {
+            Entry e;
+            auto manifest = HAKO_TRY(read_json(blob(tmp, desc.value("digest", ""))));
+            if (manifest.contains("manifests")) return error("index.json: nested indexes are not supported");
+            e.config = HAKO_TRY(read_json(blob(tmp, manifest["config"].value("digest", ""))));
+            for (const auto& l : manifest["layers"]) e.layer_files.push_back(blob(tmp, l.value("digest", "")));
+            if (desc.contains("annotations") && desc["annotations"].is_object()) {
+                std::string ref = desc["annotations"].value("org.opencontainers.image.ref.name", "");
+                if (!ref.empty()) e.names.push_back(ref.find(':') == std::string::npos ? ref + ":latest" : ref);
+            }
+            entries.push_back(std::move(e));
+        }
+    } else {
+        return error("not an image archive: no manifest.json (docker save) or index.json (OCI layout); "
+                     "for a root file system tarball use `hako import`");
+    }
+    std::vector<Image> out;
+    for (auto& e : entries) {
+        Image img;
+        for (const auto& f : e.layer_files) {
+            UniqueFd lfd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!lfd) return sys_error("open layer `" + f.substr(tmp.size() + 1) + "`");
+            std::string digest = HAKO_TRY_CTX(add_layer(lfd.get(), {}), "layer `" + f.substr(tmp.size() + 1) + "`");
+            img.layers.push_back(digest);
+            img.size += sizes_[digest];
+        }
+        img.config = config_of(e.config);
+        for (auto& n : e.names) img.names.push_back(normalize_name(n));
+        HAKO_TRY(save(img));
+        out.push_back(std::move(img));
+    }
+    return out;
+}
+
+}  // namespace hako::image

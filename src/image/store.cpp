@@ -1,0 +1,226 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "image/image.hpp"
+#include "image/layer.hpp"
+#include "common/strings.hpp"
+#include "sys/syscalls.hpp"
+
+namespace hako::image {
+namespace {
+
+using json = nlohmann::json;
+
+json to_json(const Image& img) {
+    return {{"id", img.id},
+            {"names", img.names},
+            {"layers", img.layers},
+            {"created", img.created},
+            {"size", img.size},
+            {"config",
+             {{"Env", img.config.env},
+              {"Cmd", img.config.cmd},
+              {"Entrypoint", img.config.entrypoint},
+              {"WorkingDir", img.config.working_dir},
+              {"User", img.config.user}}}};
+}
+
+std::vector<std::string> strings(const json& j, const char* key) {
+    std::vector<std::string> out;
+    if (j.contains(key) && j[key].is_array())
+        for (const auto& v : j[key])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
+Result<Image> from_json(const std::string& text, const std::string& path) {
+    auto j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return error("`" + path + "`: corrupt image record");
+    Image img;
+    img.id = j.value("id", "");
+    img.names = strings(j, "names");
+    img.layers = strings(j, "layers");
+    img.created = j.value("created", "");
+    img.size = j.value("size", uint64_t{0});
+    if (j.contains("config") && j["config"].is_object()) {
+        const auto& c = j["config"];
+        img.config.env = strings(c, "Env");
+        img.config.cmd = strings(c, "Cmd");
+        img.config.entrypoint = strings(c, "Entrypoint");
+        img.config.working_dir = c.value("WorkingDir", "");
+        img.config.user = c.value("User", "");
+    }
+    return img;
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+}  // namespace
+
+std::string normalize_name(const std::string& name) {
+    auto slash = name.rfind('/');
+    auto colon = name.rfind(':');
+    if (name.find('@') != std::string::npos) return name;
+    if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return name + ":latest";
+    return name;
+}
+
+Store::Store(std::string root) : root_(std::move(root)) {}
+
+std::string Store::layer_dir(const std::string& digest) const { return root_ + "/layers/" + digest; }
+
+// A `.tmp-<pid>-…` whose pid is gone is a killed import's.
+void Store::clean_stale_tmp() const {
+    DIR* d = opendir((root_ + "/layers").c_str());
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.rfind(".tmp-", 0) != 0) continue;
+        if (!pid_alive(atoi(n.c_str() + 5))) stale.push_back(root_ + "/layers/" + n);
+    }
+    closedir(d);
+    for (const auto& p : stale) {
+        std::error_code ec;
+        std::filesystem::remove_all(p, ec);
+    }
+}
+
+Result<std::string> Store::add_layer(int fd, const Progress& progress) {
+    HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
+    HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
+    clean_stale_tmp();
+    std::string tmp = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-XXXXXX";
+    if (!mkdtemp(tmp.data())) return sys_error("mkdtemp in `" + root_ + "/layers`");
+    chmod(tmp.c_str(), 0755);
+    auto unpacked = unpack_layer(fd, tmp, progress);
+    std::error_code ec;
+    if (!unpacked) {
+        std::filesystem::remove_all(tmp, ec);
+        return std::unexpected(std::move(unpacked).error());
+    }
+    std::string dst = layer_dir(unpacked->digest);
+    if (sys::path_exists(dst)) {
+        std::filesystem::remove_all(tmp, ec);  // the same layer is there already: shared
+    } else if (rename(tmp.c_str(), dst.c_str()) < 0) {
+        int e = errno;
+        std::filesystem::remove_all(tmp, ec);
+        return sys_error("store layer " + unpacked->digest, e);
+    }
+    // (its size rides along in the name map of the image that adds it)
+    sizes_[unpacked->digest] = unpacked->size;
+    return unpacked->digest;
+}
+
+Status Store::save(Image& img, bool keep_names) {
+    if (img.created.empty()) img.created = now_rfc3339();
+    json cfg = to_json(img)["config"];
+    json key{{"config", cfg}, {"layers", img.layers}};
+    img.id = sha256_hex(key.dump());
+    // A name belongs to one image: take it from any other.
+    auto all = HAKO_TRY(list());
+    for (auto& other : all) {
+        if (other.id == img.id) {
+            if (!keep_names) continue;
+            for (const auto& n : other.names)
+                if (std::find(img.names.begin(), img.names.end(), n) == img.names.end()) img.names.push_back(n);
+            continue;
+        }
+        size_t before = other.names.size();
+        std::erase_if(other.names, [&](const std::string& n) {
+            return std::find(img.names.begin(), img.names.end(), n) != img.names.end();
+        });
+        if (other.names.size() != before)
+            HAKO_TRY(sys::write_file_atomic(AT_FDCWD, root_ + "/images/" + other.id + ".json", to_json(other).dump()));
+    }
+    HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
+    return sys::write_file_atomic(AT_FDCWD, root_ + "/images/" + img.id + ".json", to_json(img).dump());
+}
+
+Result<Image> Store::import_tarball(int fd, const std::string& name, const Progress& progress) {
+    std::string digest = HAKO_TRY(add_layer(fd, progress));
+    Image img;
+    img.layers = {digest};
+    img.size = sizes_[digest];
+    img.config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+    if (!name.empty()) img.names = {normalize_name(name)};
+    HAKO_TRY(save(img));
+    return img;
+}
+
+Result<std::vector<Image>> Store::list() const {
+    std::vector<Image> out;
+    std::string dir = root_ + "/images";
+    DIR* d = opendir(dir.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        return sys_error("list `" + dir + "`");
+    }
+    std::vector<std::string> files;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 5 && n.ends_with(".json") && n[0] != '.') files.push_back(n);
+    }
+    closedir(d);
+    for (const auto& f : files) {
+        auto text = sys::read_file(dir + "/" + f);
+        if (!text) continue;  // removed meanwhile
+        auto img = from_json(*text, dir + "/" + f);
+        if (img) out.push_back(std::move(*img));
+    }
+    std::sort(out.begin(), out.end(), [](const Image& a, const Image& b) { return a.created > b.created; });
+    return out;
+}
+
+Result<Image> Store::find(const std::string& ref) const {
+    auto all = HAKO_TRY(list());
+    std::string full = normalize_name(ref);
+    for (const auto& img : all)
+        for (const auto& n : img.names)
+            if (n == full || n == ref) return img;
+    std::string id = ref.rfind("sha256:", 0) == 0 ? ref.substr(7) : ref;
+    const Image* match = nullptr;
+    if (id.size() >= 4)
+        for (const auto& img : all)
+            if (img.id.rfind(id, 0) == 0) {
+                if (match) return error("image id prefix `" + ref + "` is ambiguous");
+                match = &img;
+            }
+    if (match) return *match;
+    return error("no such image `" + ref + "` (hako images lists them; hako import / hako load add them)");
+}
+
+Status Store::prune_layers() {
+    auto all = HAKO_TRY(list());
+    std::vector<std::string> used;
+    for (const auto& img : all) used.insert(used.end(), img.layers.begin(), img.layers.end());
+    DIR* d = opendir((root_ + "/layers").c_str());
+    if (!d) return {};
+    std::vector<std::string> unused;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n[0] == '.') continue;
+        if (std::find(used.begin(), used.end(), n) == used.end()) unused.push_back(n);
+    }
+    closedir(d);
+    for (const auto& n : unused) {
+        std::error_code ec;
+        std::filesystem::remove_all(layer_dir(n), ec);
+    }
+    return {};
+}
+
+Status Store::remove(const Image& img) {
+    std::string path = root_ + "/images/" + img.id + ".json";
+    if (unlink(path.c_str()) < 0 && errno != ENOENT) return sys_error("remove `" + path + "`");
+    return prune_layers();
+}
+
+}  // namespace hako::image

@@ -1,0 +1,220 @@
+// `hako`, as a user types it: images in, containers out, copy-on-write,
+// limits, volumes, the detached life cycle, and nothing left behind.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "../integration/harness.hpp"
+
+namespace hako::test {
+namespace {
+
+std::string hako_binary() {
+    const char* e = getenv("HAKO_TEST_HAKO");
+    return e && *e ? e : HAKO_BIN;
+}
+
+class Hako : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0) GTEST_SKIP() << "containers need root";
+    }
+    void TearDown() override {
+        // Whatever a test left: removed, and then nothing may remain.
+        auto ids = (*this)({"ps", "-a", "-q"});
+        for (const auto& id : lines(ids.out)) (*this)({"rm", "-f", id});
+        EXPECT_TRUE(mounts_under(store.path()).empty()) << "mounts left under " << store.path();
+    }
+    Result operator()(std::vector<std::string> args, const SpawnOptions& opts = {}) {
+        args.insert(args.begin(), {hako_binary(), "--root", store.path()});
+        return run_command(args, opts);
+    }
+    TempDir store{"hako-store"};
+};
+
+// A gzip tarball of the busybox fixture, as the seed's rootfs.tar.gz.
+std::string seed_tarball(const TempDir& dir) {
+    std::string tgz = dir / "rootfs.tar.gz";
+    auto r = run_command({"tar", "-C", fixture_rootfs(), "--exclude=./.stamp", "-czf", tgz, "."});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return tgz;
+}
+
+TEST_F(Hako, ImportTheSeedTarballAndRunAShell) {
+    TempDir tmp("seed");
+    auto i = (*this)({"import", seed_tarball(tmp), "seed:1"});
+    ASSERT_EQ(i.exit_code, 0) << i;
+    EXPECT_TRUE(contains(i.out, "sha256:")) << i;
+    auto imgs = (*this)({"images"});
+    EXPECT_TRUE(contains(imgs.out, "seed")) << imgs;
+    auto r = (*this)({"run", "--rm", "seed:1", "sh", "-c", "echo hello from $(hostname); ls /bin/busybox"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.out, "hello from")) << r;
+    EXPECT_TRUE(contains(r.out, "/bin/busybox")) << r;
+}
+
+TEST_F(Hako, BuiltinBusyboxAndExitCodes) {
+    auto r = (*this)({"run", "--rm", "busybox", "sh", "-c", "exit 7"});
+    EXPECT_EQ(r.exit_code, 7) << r;
+    auto nf = (*this)({"run", "--rm", "busybox", "no-such-command"});
+    EXPECT_EQ(nf.exit_code, 127) << nf;
+    auto ni = (*this)({"run", "--rm", "no-such-image:1", "true"});
+    EXPECT_EQ(ni.exit_code, 125) << ni;
+    EXPECT_TRUE(contains(ni.err, "no such image `no-such-image:1`")) << ni;
+    auto bf = (*this)({"run", "--no-such-flag", "busybox", "true"});
+    EXPECT_EQ(bf.exit_code, 125) << bf;
+    EXPECT_TRUE(contains(bf.err, "--no-such-flag")) << bf;
+    auto ps = (*this)({"ps", "-a", "-q"});
+    EXPECT_EQ(trim(ps.out), "") << ps;  // nothing half-made
+}
+
+TEST_F(Hako, LoadADockerArchiveWithAWhiteout) {
+    TempDir tmp("load");
+    // layer 1: the busybox tree plus /etc/gone and /opt/keep/a; layer 2
+    // deletes /etc/gone (whiteout), makes /opt/keep opaque, adds /etc/new.
+    std::string l1 = tmp / "l1", l2 = tmp / "l2", arch = tmp / "arch";
+    ASSERT_EQ(run_command({"cp", "-a", fixture_rootfs(), l1}).exit_code, 0);
+    unlink((l1 + "/.stamp").c_str());
+    write_file(l1 + "/etc/gone", "old\n");
+    mkdir((l1 + "/opt").c_str(), 0755);
+    mkdir((l1 + "/opt/keep").c_str(), 0755);
+    write_file(l1 + "/opt/keep/a", "a\n");
+    mkdir(l2.c_str(), 0755);
+    mkdir((l2 + "/etc").c_str(), 0755);
+    mkdir((l2 + "/opt").c_str(), 0755);
+    mkdir((l2 + "/opt/keep").c_str(), 0755);
+    write_file(l2 + "/etc/.wh.gone", "");
+    write_file(l2 + "/opt/keep/.wh..wh..opq", "");
+    write_file(l2 + "/opt/keep/b", "b\n");
+    write_file(l2 + "/etc/new", "new\n");
+    mkdir(arch.c_str(), 0755);
+    ASSERT_EQ(run_command({"tar", "-C", l1, "-cf", arch + "/l1.tar", "."}).exit_code, 0);
+    ASSERT_EQ(run_command({"tar", "-C", l2, "-cf", arch + "/l2.tar", "."}).exit_code, 0);
+    write_file(arch + "/config.json",
+               R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FOO=from-image"],"Cmd":["sh","-c","echo $FOO"],"WorkingDir":"/opt"},"rootfs":{"type":"layers","diff_ids":[]}})");
+    write_file(arch + "/manifest.json",
+               R"([{"Config":"config.json","RepoTags":["layered:v1"],"Layers":["l1.tar","l2.tar"]}])");
+    ASSERT_EQ(run_command({"tar", "-C", arch, "-cf", tmp / "image.tar", "manifest.json", "config.json", "l1.tar", "l2.tar"}).exit_code, 0);
+    auto l = (*this)({"load", "-i", tmp / "image.tar"});
+    ASSERT_EQ(l.exit_code, 0) << l;
+    EXPECT_TRUE(contains(l.out, "Loaded image: layered:v1")) << l;
+    auto def = (*this)({"run", "--rm", "layered:v1"});
+    EXPECT_EQ(trim(def.out), "from-image") << def;  // the image's Cmd and Env
+    auto r = (*this)({"run", "--rm", "layered:v1", "sh", "-c",
+                      "pwd; test -e /etc/gone && echo gone-still-there; cat /etc/new; ls /opt/keep"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(lines(r.out), (std::vector<std::string>{"/opt", "new", "b"})) << r;
+}
+
+TEST_F(Hako, WritesStayInTheirContainer) {
+    auto a = (*this)({"run", "--name", "writer", "busybox", "sh", "-c", "echo mine > /etc/written; rm /bin/ls"});
+    ASSERT_EQ(a.exit_code, 0) << a;
+    auto b = (*this)({"run", "--rm", "busybox", "sh", "-c", "ls /etc/written; ls /bin/ls"});
+    EXPECT_TRUE(contains(b.err, "/etc/written")) << b;  // not there
+    EXPECT_TRUE(contains(b.out, "/bin/ls")) << b;       // still there
+    // the image's layer has neither change
+    auto layers = run_command({"sh", "-c", "ls " + store.path() + "/layers/*/etc/written 2>/dev/null; ls -d " +
+                                               store.path() + "/layers/*/bin/ls"});
+    EXPECT_FALSE(contains(layers.out, "written")) << layers;
+    EXPECT_TRUE(contains(layers.out, "/bin/ls")) << layers;
+    EXPECT_EQ((*this)({"rm", "writer"}).exit_code, 0);
+}
+
+TEST_F(Hako, VolumesReadOnlyAndReadWrite) {
+    TempDir vol("vol");
+    write_file(vol / "in", "host\n");
+    auto r = (*this)({"run", "--rm", "-v", vol.path() + ":/ro:ro", "-v", vol.path() + ":/rw", "busybox", "sh", "-c",
+                      "cat /ro/in; touch /ro/x && echo ro-writable; echo c > /rw/out"});
+    EXPECT_TRUE(contains(r.out, "host")) << r;
+    EXPECT_FALSE(contains(r.out, "ro-writable")) << r;
+    EXPECT_TRUE(contains(r.err, "Read-only file system")) << r;
+    EXPECT_EQ(read_file(vol / "out"), "c\n");
+}
+
+TEST_F(Hako, MemoryLimitKillsTheHog) {
+    auto r = (*this)({"run", "--rm", "--memory", "100m", "busybox", "sh", "-c",
+                      "x=0123456789abcdef; while true; do x=\"$x$x\"; done"},
+                     with_timeout(120s));
+    EXPECT_EQ(r.exit_code, 137) << r;
+}
+
+TEST_F(Hako, CapDropChownStopsChown) {
+    auto ok = (*this)({"run", "--rm", "busybox", "sh", "-c", "touch /tmp/f && chown 1000 /tmp/f && echo chowned"});
+    EXPECT_TRUE(contains(ok.out, "chowned")) << ok;
+    auto r = (*this)({"run", "--rm", "--cap-drop", "CHOWN", "busybox", "sh", "-c",
+                      "touch /tmp/f && chown 1000 /tmp/f && echo chowned"});
+    EXPECT_FALSE(contains(r.out, "chowned")) << r;
+    EXPECT_TRUE(contains(r.err, "Operation not permitted")) << r;
+}
+
+TEST_F(Hako, DetachedExecPsLogsStopRm) {
+    auto d = (*this)({"run", "-d", "--name", "bg", "busybox", "sh", "-c", "echo started; trap 'exit 3' TERM; while true; do sleep 0.1; done"});
+    ASSERT_EQ(d.exit_code, 0) << d;
+    std::string id = trim(d.out);
+    ASSERT_EQ(id.size(), 64u) << d;
+    auto ps = (*this)({"ps"});
+    EXPECT_TRUE(contains(ps.out, "bg")) << ps;
+    EXPECT_TRUE(contains(ps.out, "Up")) << ps;
+    auto e = (*this)({"exec", "bg", "sh", "-c", "echo exec-in-$(hostname); exit 4"});
+    EXPECT_EQ(e.exit_code, 4) << e;
+    EXPECT_TRUE(contains(e.out, "exec-in-" + id.substr(0, 12))) << e;
+    EXPECT_TRUE(wait_until([&] { return contains((*this)({"logs", "bg"}).out, "started"); }, 5s));
+    auto s = (*this)({"stop", "-t", "5", "bg"});
+    EXPECT_EQ(s.exit_code, 0) << s;
+    auto w = (*this)({"wait", "bg"});
+    EXPECT_EQ(trim(w.out), "3") << w;
+    auto all = (*this)({"ps", "-a"});
+    EXPECT_TRUE(contains(all.out, "Exited (3)")) << all;
+    EXPECT_EQ((*this)({"rm", "bg"}).exit_code, 0);
+    EXPECT_FALSE(path_exists(store / ("containers/" + id)));
+    EXPECT_TRUE(trim((*this)({"ps", "-a", "-q"}).out).empty());
+}
+
+TEST_F(Hako, RmLeavesNothing) {
+    auto r = (*this)({"run", "--rm", "--name", "gone", "busybox", "sh", "-c", "cat /proc/self/cgroup"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(trim((*this)({"ps", "-a", "-q"}).out).empty());
+    auto left = run_command({"sh", "-c", "find " + store.path() + "/containers " + store.path() + "/runtime -mindepth 1"});
+    EXPECT_TRUE(trim(left.out).empty()) << left;
+    // its cgroup (hako-<id> below ours) is gone
+    for (const auto& line : lines(r.out)) {
+        auto path = line.substr(line.rfind(':') + 1);
+        auto ctl = line.substr(line.find(':') + 1, line.rfind(':') - line.find(':') - 1);
+        if (path == "/" || ctl.empty() || ctl.find('=') != std::string::npos) continue;
+        auto first = ctl.substr(0, ctl.find(','));
+        EXPECT_FALSE(path_exists("/sys/fs/cgroup/" + first + path)) << line;
+    }
+}
+
+TEST_F(Hako, TwentyContainersAtOnce) {
+    ASSERT_EQ((*this)({"run", "--rm", "busybox", "true"}).exit_code, 0);  // the image made once
+    std::vector<std::unique_ptr<Child>> kids;
+    for (int i = 0; i < 20; ++i)
+        kids.push_back(std::make_unique<Child>(
+            std::vector<std::string>{hako_binary(), "--root", store.path(), "run", "--rm", "busybox", "sh", "-c",
+                                     fmt::format("echo n{} > /tmp/me; cat /tmp/me", i)}));
+    for (int i = 0; i < 20; ++i) {
+        auto r = kids[i]->wait();
+        EXPECT_EQ(r.exit_code, 0) << r;
+        EXPECT_EQ(trim(r.out), fmt::format("n{}", i)) << r;
+    }
+    EXPECT_TRUE(trim((*this)({"ps", "-a", "-q"}).out).empty());
+}
+
+TEST_F(Hako, ImageConfigAndFlags) {
+    auto r = (*this)({"run", "--rm", "-e", "A=1", "-w", "/tmp", "-u", "nobody", "-h", "myhost", "--read-only",
+                      "--tmpfs", "/scratch", "busybox", "sh", "-c",
+                      "echo $A $(pwd) $(id -u) $(hostname); touch /x 2>/dev/null || echo ro; touch /scratch/y && echo tmpfs-ok"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.out, "1 /tmp 65534 myhost")) << r;
+    EXPECT_TRUE(contains(r.out, "ro")) << r;
+    EXPECT_TRUE(contains(r.out, "tmpfs-ok")) << r;
+    auto ep = (*this)({"run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"});
+    EXPECT_EQ(trim(ep.out), "via entrypoint") << ep;
+}
+
+}  // namespace
+}  // namespace hako::test
