@@ -2,7 +2,7 @@
 # Install what hako needs to build and test on Debian 12 (as root).
 set -euo pipefail
 PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev libseccomp-dev
-      libgtest-dev libssl-dev libarchive-dev busybox-static iproute2 procps
+      libgtest-dev libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev busybox-static iproute2 procps
       qemu-system-x86 linux-image-amd64 cpio)  # the last three: the cgroup v2 VM tests
 missing=()
 for p in "${PKGS[@]}"; do
