@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +15,19 @@
 
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
+#include "process/exec_stub.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
 #include "sys/syscalls.hpp"
+
+#ifdef HAKO_HAVE_MONITOR_STUB
+namespace hako::proc {
+extern const unsigned char kMonitorStub[];
+extern const std::size_t kMonitorStub_size;
+extern const unsigned char kInitStub[];
+extern const std::size_t kInitStub_size;
+}  // namespace hako::proc
+#endif
 
 namespace hako::frontend {
 namespace {
@@ -190,7 +201,16 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         }
     } undo{this, rec.id, &keep};
     HAKO_TRY(mount_rootfs(rec.id, img));
-    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs"));
+    std::string init;
+#ifdef HAKO_HAVE_MONITOR_STUB
+    if (o.init) {
+        init = dir(rec.id) + "/init";
+        HAKO_TRY(sys::write_file_atomic(
+            AT_FDCWD, init, std::string_view(reinterpret_cast<const char*>(proc::kInitStub), proc::kInitStub_size)));
+        if (chmod(init.c_str(), 0555) < 0) return sys_error("chmod `" + init + "`");
+    }
+#endif
+    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs", init));
     rec.command = json::parse(config)["process"]["args"].get<std::vector<std::string>>();
     HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config));
     HAKO_TRY(save(rec));
@@ -255,21 +275,7 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         }
         (void)!::write(wr.get(), "0", 1);
         wr.reset();
-        int status = 0;
-        while (waitpid(created->pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        while (waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans we adopted
-        }
-        rec.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-        rec.finished = now_rfc3339();
-        if (rec.rm) {
-            (void)cleanup(rec.id);
-        } else if (sys::path_exists(dir(rec.id))) {
-            (void)save(rec);
-            (void)runtime::remove(store, rec.id, true);
-            umount2((dir(rec.id) + "/rootfs").c_str(), MNT_DETACH);
-        }
-        _exit(0);
+        wait_as_monitor(created->pid, rec.id);
     }
     wr.reset();
     std::string reply;
@@ -291,6 +297,39 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         return code;
     }
     return error(msg);
+}
+
+void Engine::wait_as_monitor(pid_t init, const std::string& id) const {
+#ifdef HAKO_HAVE_MONITOR_STUB
+    // Wait as the few pages of the monitor stub, not as all of hako.
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    auto stub = proc::sealed_executable("hako-monitor", proc::kMonitorStub, proc::kMonitorStub_size);
+    if (n > 0 && stub) {
+        self[n] = 0;
+        std::string pid = std::to_string(init);
+        const char* argv[] = {"hako-monitor", pid.c_str(), self, root_.c_str(), id.c_str(), nullptr};
+        syscall(SYS_execveat, stub->get(), "", argv, environ, AT_EMPTY_PATH);
+    }
+#endif
+    int status = 0;
+    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+    }
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans we adopted
+    }
+    (void)finish(id, WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+    _exit(0);
+}
+
+Status Engine::finish(const std::string& id, int code) const {
+    auto rec = load(id);
+    if (!rec) return {};  // removed meanwhile (rm -f)
+    rec->exit_code = code;
+    rec->finished = now_rfc3339();
+    if (rec->rm) return cleanup(id);
+    (void)runtime::remove(runtime_store(), id, true);
+    umount2((dir(id) + "/rootfs").c_str(), MNT_DETACH);
+    return save(*rec);
 }
 
 Status Engine::kill(const std::string& ref, int sig) {

@@ -9,8 +9,10 @@
 //   <root>/runtime/                        the runtime's state (one dir per running container)
 //
 // A detached container is watched by a monitor: a fork of hako that is the
-// container init's parent, keeps its log (the container writes to the file
-// itself) and records its exit status, then cleans up (--rm).
+// container init's parent and its log's owner (the container writes to the
+// file itself). Once the container runs it execs the monitor stub (a few
+// pages, src/frontend/monitor), which waits and then execs
+// `hako __monitor-exited ID CODE` to record the exit status and clean up.
 #pragma once
 
 #include <sys/types.h>
@@ -47,6 +49,7 @@ struct RunOptions {
     std::vector<std::string> security_opt;  // no-new-privileges, seccomp=unconfined|FILE
     std::string network = "none";           // none | host
     std::optional<std::string> entrypoint;
+    bool init = false;  // --init: hako-init as PID 1 (reaps, forwards signals)
 };
 
 struct Record {
@@ -87,6 +90,9 @@ public:
     [[nodiscard]] std::string log_path(const std::string& id) const;
     [[nodiscard]] std::string dir(const std::string& id) const { return root_ + "/containers/" + id; }
     Status save(const Record& r) const;
+    // The container's init exited with `code`: record it, unmount, clean
+    // up (--rm). The monitor's last step (`hako __monitor-exited`).
+    Status finish(const std::string& id, int code) const;
 
 private:
     Result<Record> load(const std::string& id) const;
@@ -95,12 +101,15 @@ private:
     Status mount_rootfs(const std::string& id, const image::Image& img) const;
     // Unmount and remove everything of a container (runtime state included).
     Status cleanup(const std::string& id) const;
+    // The monitor, once the container runs: wait for `init`, then finish().
+    [[noreturn]] void wait_as_monitor(pid_t init, const std::string& id) const;
     std::string root_;
     image::Store images_;
 };
 
-// The OCI config.json for a container (spec.cpp).
+// The OCI config.json for a container (spec.cpp); `init` is the host file
+// bound at /dev/init with --init.
 Result<std::string> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
-                                const std::string& rootfs);
+                                const std::string& rootfs, const std::string& init = {});
 
 }  // namespace hako::frontend

@@ -180,7 +180,7 @@ Result<std::pair<uint32_t, uint32_t>> resolve_user(const std::string& spec, cons
 }  // namespace
 
 Result<std::string> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
-                                const std::string& rootfs) {
+                                const std::string& rootfs, const std::string& init) {
     json spec = json::parse(oci::default_spec_json(false));
     auto& p = spec["process"];
     // Command: docker's rules. --entrypoint replaces the image's (and then
@@ -191,6 +191,12 @@ Result<std::string> make_config(const RunOptions& o, const image::Image& img, co
     const auto& cmd = !o.command.empty() ? o.command : (o.entrypoint ? std::vector<std::string>{} : img.config.cmd);
     args.insert(args.end(), cmd.begin(), cmd.end());
     if (args.empty()) return error("no command: the image has no Cmd or Entrypoint; give one after the image");
+    if (o.init) {
+        if (init.empty()) return error("--init: this build has no hako-init");
+        args.insert(args.begin(), {"/dev/init", "--"});
+        spec["mounts"].push_back({{"destination", "/dev/init"}, {"type", "bind"}, {"source", init},
+                                  {"options", {"bind", "ro"}}});
+    }
     p["args"] = args;
     p["terminal"] = o.tty;
     std::string hostname = o.hostname.empty() ? id.substr(0, 12) : o.hostname;

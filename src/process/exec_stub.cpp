@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <string>
 
 #include "runtime/log.hpp"
 
@@ -22,25 +23,29 @@ extern const std::size_t kExecStub_size;
 
 namespace hako::proc {
 
-Result<UniqueFd> make_exec_stub() {
-#ifdef HAKO_HAVE_EXEC_STUB
-    log::Step step("exec stub memfd");
+Result<UniqueFd> sealed_executable(const char* name, const unsigned char* data, std::size_t size) {
     unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-    UniqueFd fd(memfd_create("hako-exec", flags | MFD_EXEC));
-    if (!fd && errno == EINVAL) fd.reset(memfd_create("hako-exec", flags));  // kernel < 6.3
-    if (!fd) return sys_error("memfd_create (exec stub)");
-    const unsigned char* p = kExecStub;
-    size_t left = kExecStub_size;
+    UniqueFd fd(memfd_create(name, flags | MFD_EXEC));
+    if (!fd && errno == EINVAL) fd.reset(memfd_create(name, flags));  // kernel < 6.3
+    if (!fd) return sys_error(std::string("memfd_create (") + name + ")");
+    const unsigned char* p = data;
+    size_t left = size;
     while (left > 0) {
         ssize_t n = ::write(fd.get(), p, left);
-        if (n < 0) return sys_error("write the exec stub");
+        if (n < 0) return sys_error(std::string("write ") + name);
         p += n;
         left -= static_cast<size_t>(n);
     }
-    if (fchmod(fd.get(), 0555) < 0) return sys_error("chmod the exec stub");
+    if (fchmod(fd.get(), 0555) < 0) return sys_error(std::string("chmod ") + name);
     if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-        return sys_error("seal the exec stub");
+        return sys_error(std::string("seal ") + name);
     return fd;
+}
+
+Result<UniqueFd> make_exec_stub() {
+#ifdef HAKO_HAVE_EXEC_STUB
+    log::Step step("exec stub memfd");
+    return sealed_executable("hako-exec", kExecStub, kExecStub_size);
 #else
     return UniqueFd();
 #endif

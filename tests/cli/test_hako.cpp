@@ -1,5 +1,6 @@
 // `hako`, as a user types it: images in, containers out, copy-on-write,
 // limits, volumes, the detached life cycle, and nothing left behind.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,6 +215,42 @@ TEST_F(Hako, ImageConfigAndFlags) {
     EXPECT_TRUE(contains(r.out, "tmpfs-ok")) << r;
     auto ep = (*this)({"run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint"});
     EXPECT_EQ(trim(ep.out), "via entrypoint") << ep;
+}
+
+TEST_F(Hako, InitReapsAndForwardsSignals) {
+    auto r = (*this)({"run", "--rm", "--init", "busybox", "sh", "-c", "echo $$; (sleep 0.1 &); sleep 0.3; ps -o stat= | grep -c Z; exit 6"});
+    EXPECT_EQ(r.exit_code, 6) << r;
+    auto out = lines(r.out);
+    ASSERT_EQ(out.size(), 2u) << r;
+    EXPECT_EQ(out[0], "2");  // the command is PID 2, hako-init PID 1
+    EXPECT_EQ(out[1], "0");  // the orphaned sleep was reaped: no zombie
+    // `sleep` as PID 1 would ignore SIGTERM; under hako-init it gets it.
+    auto d = (*this)({"run", "-d", "--init", "--name", "sleeper", "busybox", "sleep", "100"});
+    ASSERT_EQ(d.exit_code, 0) << d;
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ((*this)({"stop", "-t", "10", "sleeper"}).exit_code, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_EQ(trim((*this)({"wait", "sleeper"}).out), "143");  // 128 + SIGTERM
+    EXPECT_EQ((*this)({"rm", "sleeper"}).exit_code, 0);
+}
+
+TEST_F(Hako, AKilledImportLeavesNoImage) {
+    // An import of an endless stream, killed -9 mid-way.
+    TempDir tmp("kill");
+    std::string fifo = tmp / "stream";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    Child import({hako_binary(), "--root", store.path(), "import", fifo, "half:1"});
+    Child feeder({"sh", "-c", "tar -C " + fixture_rootfs() + " -cf - . > " + fifo + "; sleep 30 > " + fifo});
+    ASSERT_TRUE(wait_until([&] { return !trim(run_command({"sh", "-c", "ls -a " + store.path() + "/layers 2>/dev/null | grep tmp"}).out).empty(); }, 10s));
+    ::kill(import.pid(), SIGKILL);
+    import.wait();
+    EXPECT_FALSE(contains((*this)({"images"}).out, "half")) ;
+    // the next import clears what the killed one left
+    TempDir seed("seed2");
+    ASSERT_EQ((*this)({"import", seed_tarball(seed), "whole:1"}).exit_code, 0);
+    auto tmps = run_command({"sh", "-c", "ls -a " + store.path() + "/layers | grep -c tmp"});
+    EXPECT_EQ(trim(tmps.out), "0") << tmps;
+    EXPECT_TRUE(contains((*this)({"images"}).out, "whole"));
 }
 
 }  // namespace

@@ -78,6 +78,21 @@ std::string tail_lines(const std::string& text, int n) {
 
 void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     {
+        // The monitor's last step (frontend/monitor): not for people.
+        auto* sub = app.add_subcommand("__monitor-exited", "");
+        sub->group("");
+        auto id = std::make_shared<std::string>();
+        auto code = std::make_shared<int>(0);
+        sub->add_option("id", *id)->required();
+        sub->add_option("code", *code)->required();
+        sub->callback([&g, &action, id, code] {
+            action = [&g, id, code] {
+                auto st = g.engine().finish(*id, *code);
+                return st ? 0 : hako_fail(st.error());
+            };
+        });
+    }
+    {
         auto* sub = app.add_subcommand("ps", "List containers");
         auto all = std::make_shared<bool>(false), quiet = std::make_shared<bool>(false);
         auto format = std::make_shared<std::string>();

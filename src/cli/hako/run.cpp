@@ -33,6 +33,7 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
         ->allow_extra_args(false);
     sub->add_option("--network,--net", o->network, "Network: none or host")->capture_default_str();
     auto* ep = sub->add_option("--entrypoint", *entrypoint, "Overwrite the image's entrypoint");
+    sub->add_flag("--init", o->init, "Run an init (hako-init) as PID 1: it reaps zombies and forwards signals");
     sub->prefix_command();  // IMAGE, then the command's own words
     sub->callback([&g, &action, sub, o, entrypoint, ep] {
         action = [&g, sub, o, entrypoint, ep] {

@@ -10,31 +10,13 @@
 // waits and execs in init itself).
 extern "C" {
 
+#include "process/stub/freestanding.hpp"
+
 namespace {
 
-long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
-    long r;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    __asm__ volatile("syscall"
-                     : "=a"(r)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
-                     : "rcx", "r11", "memory");
-    return r;
-}
-
-constexpr long kRead = 0, kWrite = 1, kClose = 3, kExecve = 59, kExit = 60, kPrctl = 157,
-               kOpenat = 257;
+constexpr long kClose = 3, kExecve = 59, kExit = 60, kPrctl = 157, kOpenat = 257;
 constexpr long kOWronly = 01, kOCloexec = 02000000;
 constexpr long kPrSetDumpable = 4;
-
-unsigned long length(const char* s) {
-    unsigned long n = 0;
-    while (s[n]) ++n;
-    return n;
-}
-
-void put(const char* s) { sys(kWrite, 2, reinterpret_cast<long>(s), static_cast<long>(length(s))); }
 
 [[noreturn]] void die(const char* what, const char* path, long err) {
     char num[24];
@@ -78,14 +60,6 @@ void put(const char* s) { sys(kWrite, 2, reinterpret_cast<long>(s), static_cast<
     die("exec", argv[2], r);
 }
 
-__asm__(
-    ".text\n"
-    ".globl _start\n"
-    "_start:\n"
-    "  xor %rbp, %rbp\n"
-    "  mov %rsp, %rdi\n"
-    "  and $-16, %rsp\n"
-    "  call hako_stub_main\n"
-    "  hlt\n");
+HAKO_STUB_ENTRY(hako_stub_main)
 
 }  // extern "C"
