@@ -70,8 +70,14 @@ public:
     // keep_names, the names the same image had stay too (a new tag adds).
     Status save(Image& img, bool keep_names = true);
     // Unpack one layer tarball stream into the store; returns its digest
-    // (sha256 of the stream as read: compressed or not).
-    Result<std::string> add_layer(int fd, const Progress& progress);
+    // (the diff id: sha256 of the uncompressed tar). Digests the source
+    // promises (sha256 hex, "" for none) are verified: a mismatch is an
+    // error and nothing is kept.
+    struct Expect {
+        std::string blob;  // of the stream as stored (an OCI blob's name)
+        std::string diff;  // of the uncompressed tar (config's rootfs.diff_ids)
+    };
+    Result<std::string> add_layer(int fd, const Progress& progress, const Expect& expect = {});
     // Layers that no image names (removed by remove()).
     Status prune_layers();
 

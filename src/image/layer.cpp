@@ -1,5 +1,6 @@
 // Unpacking a layer tarball with libarchive: read once from the fd, hashed
-// on the way in (sha256 of the stream as it comes: the layer's digest),
+// on the way in twice (sha256 of the stream as stored, and of the
+// uncompressed tar: the layer's identity, docker's diff id),
 // extracted with owners, modes, times, xattrs, ACLs, device nodes and hard
 // links, never outside its directory (no "..", leading "/" dropped, not
 // through symlinks). OCI/docker whiteouts become overlayfs's: `.wh.NAME` a
@@ -21,15 +22,20 @@
 namespace hako::image {
 namespace {
 
+// Stage 1 reads the fd (hashing the stream as stored: the blob digest) and
+// decompresses it (format "raw"); stage 2, the tar reader, reads stage 1's
+// output (hashing it: the diff id, the digest of the uncompressed tar).
 struct Reader {
     int fd;
-    Sha256 sha;
+    Sha256 blob, diff;
     uint64_t total = 0;
     const Progress* progress;
+    archive* stage1 = nullptr;
     char buf[1 << 17];
+    char out[1 << 17];
 };
 
-la_ssize_t read_cb(archive* a, void* ud, const void** out) {
+la_ssize_t read_raw(archive* a, void* ud, const void** out) {
     auto* r = static_cast<Reader*>(ud);
     ssize_t n;
     do {
@@ -39,10 +45,22 @@ la_ssize_t read_cb(archive* a, void* ud, const void** out) {
         archive_set_error(a, errno, "read");
         return -1;
     }
-    r->sha.update(r->buf, static_cast<size_t>(n));
+    r->blob.update(r->buf, static_cast<size_t>(n));
     r->total += static_cast<uint64_t>(n);
     if (r->progress && *r->progress) (*r->progress)(r->total);
     *out = r->buf;
+    return n;
+}
+
+la_ssize_t read_tar(archive* a, void* ud, const void** out) {
+    auto* r = static_cast<Reader*>(ud);
+    la_ssize_t n = archive_read_data(r->stage1, r->out, sizeof r->out);
+    if (n < 0) {
+        archive_set_error(a, archive_errno(r->stage1), "%s", archive_error_string(r->stage1));
+        return -1;
+    }
+    r->diff.update(r->out, static_cast<size_t>(n));
+    *out = r->out;
     return n;
 }
 
@@ -108,11 +126,18 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
     auto r = std::make_unique<Reader>();
     r->fd = fd;
     r->progress = &progress;
+    std::unique_ptr<archive, ArchiveFree> raw(archive_read_new());
+    archive_read_support_filter_all(raw.get());
+    archive_read_support_format_raw(raw.get());
+    archive_entry* e = nullptr;
+    if (archive_read_open(raw.get(), r.get(), nullptr, read_raw, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(raw.get(), &e) != ARCHIVE_OK)
+        return error(std::string("read: ") + archive_error_string(raw.get()));
+    r->stage1 = raw.get();
     std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
-    archive_read_support_filter_all(in.get());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
-    if (archive_read_open(in.get(), r.get(), nullptr, read_cb, nullptr) != ARCHIVE_OK)
+    if (archive_read_open(in.get(), r.get(), nullptr, read_tar, nullptr) != ARCHIVE_OK)
         return error(std::string("not a tar archive: ") + archive_error_string(in.get()));
     std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
@@ -122,7 +147,6 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
     // (no SECURE_NOABSOLUTEPATHS: every name is made relative by clean_name
     // and then prefixed with `dir` here, so all paths are absolute ones we made)
     Unpacked result;
-    archive_entry* e = nullptr;
     for (;;) {
         int rc = archive_read_next_header(in.get(), &e);
         if (rc == ARCHIVE_EOF) break;
@@ -157,14 +181,20 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK)
         return error(std::string("unpack: ") + archive_error_string(out.get()));
-    // The digest is of the whole stream: what libarchive left unread too.
+    // The digests are of the whole streams: what the readers left unread too.
+    for (;;) {
+        la_ssize_t n = archive_read_data(raw.get(), r->out, sizeof r->out);
+        if (n <= 0) break;
+        r->diff.update(r->out, static_cast<size_t>(n));
+    }
     for (;;) {
         ssize_t n = ::read(fd, r->buf, sizeof r->buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        r->sha.update(r->buf, static_cast<size_t>(n));
+        r->blob.update(r->buf, static_cast<size_t>(n));
     }
-    result.digest = r->sha.hex();
+    result.digest = r->diff.hex();
+    result.blob_digest = r->blob.hex();
     return result;
 }
 

@@ -25,8 +25,9 @@ private:
 std::string sha256_hex(std::string_view data);
 
 struct Unpacked {
-    std::string digest;  // sha256 hex of the stream
-    uint64_t size = 0;   // bytes of file data
+    std::string digest;       // sha256 hex of the uncompressed tar (the diff id): the layer's name
+    std::string blob_digest;  // sha256 hex of the stream as read (compressed or not)
+    uint64_t size = 0;        // bytes of file data
 };
 // Unpack the tar stream on `fd` (any compression libarchive knows) into
 // the existing, empty directory `dir`.

@@ -70,6 +70,7 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
     // Each image: its layer files (bottom first), config JSON, names.
     struct Entry {
         std::vector<std::string> layer_files;
+        std::vector<Store::Expect> expect;  // per layer
         json config;
         std::vector<std::string> names;
     };
@@ -95,7 +96,11 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
             auto manifest = HAKO_TRY(read_json(blob(tmp, desc.value("digest", ""))));
             if (manifest.contains("manifests")) return error("index.json: nested indexes are not supported");
             e.config = HAKO_TRY(read_json(blob(tmp, manifest["config"].value("digest", ""))));
-            for (const auto& l : manifest["layers"]) e.layer_files.push_back(blob(tmp, l.value("digest", "")));
+            for (const auto& l : manifest["layers"]) {
+                std::string d = l.value("digest", "");
+                e.layer_files.push_back(blob(tmp, d));
+                e.expect.push_back({d.rfind("sha256:", 0) == 0 ? d.substr(7) : "", ""});
+            }
             if (desc.contains("annotations") && desc["annotations"].is_object()) {
                 std::string ref = desc["annotations"].value("org.opencontainers.image.ref.name", "");
                 if (!ref.empty()) e.names.push_back(ref.find(':') == std::string::npos ? ref + ":latest" : ref);
@@ -108,11 +113,18 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
     }
     std::vector<Image> out;
     for (auto& e : entries) {
+        // The config's diff ids: each layer's uncompressed digest, verified.
+        auto diff_ids = e.config.contains("rootfs") ? strings(e.config["rootfs"], "diff_ids") : std::vector<std::string>{};
+        e.expect.resize(e.layer_files.size());
+        for (size_t i = 0; i < e.layer_files.size() && i < diff_ids.size(); ++i)
+            if (diff_ids[i].rfind("sha256:", 0) == 0) e.expect[i].diff = diff_ids[i].substr(7);
         Image img;
-        for (const auto& f : e.layer_files) {
+        for (size_t i = 0; i < e.layer_files.size(); ++i) {
+            const auto& f = e.layer_files[i];
             UniqueFd lfd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
             if (!lfd) return sys_error("open layer `" + f.substr(tmp.size() + 1) + "`");
-            std::string digest = HAKO_TRY_CTX(add_layer(lfd.get(), {}), "layer `" + f.substr(tmp.size() + 1) + "`");
+            std::string digest =
+                HAKO_TRY_CTX(add_layer(lfd.get(), {}, e.expect[i]), "layer `" + f.substr(tmp.size() + 1) + "`");
             img.layers.push_back(digest);
             img.size += sizes_[digest];
         }

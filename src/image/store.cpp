@@ -93,7 +93,7 @@ void Store::clean_stale_tmp() const {
     }
 }
 
-Result<std::string> Store::add_layer(int fd, const Progress& progress) {
+Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
     HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
     HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
     clean_stale_tmp();
@@ -105,6 +105,16 @@ Result<std::string> Store::add_layer(int fd, const Progress& progress) {
     if (!unpacked) {
         std::filesystem::remove_all(tmp, ec);
         return std::unexpected(std::move(unpacked).error());
+    }
+    auto verify = [&](const std::string& want, const std::string& got, const char* what) -> Status {
+        if (want.empty() || want == got) return {};
+        return error(std::string("sha256 mismatch (") + what + "): expected " + want + ", got " + got);
+    };
+    Status verified = verify(expect.blob, unpacked->blob_digest, "blob");
+    if (verified) verified = verify(expect.diff, unpacked->digest, "diff id");
+    if (!verified) {
+        std::filesystem::remove_all(tmp, ec);
+        return std::unexpected(std::move(verified).error());
     }
     std::string dst = layer_dir(unpacked->digest);
     if (sys::path_exists(dst)) {

@@ -51,6 +51,13 @@ TEST_F(Hako, ImportTheSeedTarballAndRunAShell) {
     EXPECT_TRUE(contains(i.out, "sha256:")) << i;
     auto imgs = (*this)({"images"});
     EXPECT_TRUE(contains(imgs.out, "seed")) << imgs;
+    // The same tree uncompressed: the same layer (named by its uncompressed
+    // digest), unpacked once and shared.
+    std::string plain = tmp / "rootfs.tar";
+    ASSERT_EQ(run_command({"sh", "-c", "gzip -dc " + tmp.path() + "/rootfs.tar.gz > " + plain}).exit_code, 0);
+    ASSERT_EQ((*this)({"import", plain, "seed-plain:1"}).exit_code, 0);
+    auto layers = run_command({"sh", "-c", "ls " + store.path() + "/layers | wc -l"});
+    EXPECT_EQ(trim(layers.out), "1") << layers;
     auto r = (*this)({"run", "--rm", "seed:1", "sh", "-c", "echo hello from $(hostname); ls /bin/busybox"});
     EXPECT_EQ(r.exit_code, 0) << r;
     EXPECT_TRUE(contains(r.out, "hello from")) << r;
@@ -94,10 +101,20 @@ TEST_F(Hako, LoadADockerArchiveWithAWhiteout) {
     mkdir(arch.c_str(), 0755);
     ASSERT_EQ(run_command({"tar", "-C", l1, "-cf", arch + "/l1.tar", "."}).exit_code, 0);
     ASSERT_EQ(run_command({"tar", "-C", l2, "-cf", arch + "/l2.tar", "."}).exit_code, 0);
-    write_file(arch + "/config.json",
-               R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FOO=from-image"],"Cmd":["sh","-c","echo $FOO"],"WorkingDir":"/opt"},"rootfs":{"type":"layers","diff_ids":[]}})");
+    // The config names each layer by the sha256 of its tar (diff_ids): load verifies them.
+    auto config = [&](const std::string& second_id) {
+        return R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FOO=from-image"],"Cmd":["sh","-c","echo $FOO"],"WorkingDir":"/opt"},"rootfs":{"type":"layers","diff_ids":["sha256:)" +
+               sha256_file(arch + "/l1.tar") + R"(","sha256:)" + second_id + R"("]}})";
+    };
     write_file(arch + "/manifest.json",
                R"([{"Config":"config.json","RepoTags":["layered:v1"],"Layers":["l1.tar","l2.tar"]}])");
+    write_file(arch + "/config.json", config(std::string(64, '0')));  // a wrong id for l2.tar
+    ASSERT_EQ(run_command({"tar", "-C", arch, "-cf", tmp / "bad.tar", "manifest.json", "config.json", "l1.tar", "l2.tar"}).exit_code, 0);
+    auto bad = (*this)({"load", "-i", tmp / "bad.tar"});
+    EXPECT_EQ(bad.exit_code, 125) << bad;
+    EXPECT_TRUE(contains(bad.err, "sha256 mismatch")) << bad;
+    EXPECT_FALSE(contains((*this)({"images"}).out, "layered")) << "a corrupt image was listed";
+    write_file(arch + "/config.json", config(sha256_file(arch + "/l2.tar")));
     ASSERT_EQ(run_command({"tar", "-C", arch, "-cf", tmp / "image.tar", "manifest.json", "config.json", "l1.tar", "l2.tar"}).exit_code, 0);
     auto l = (*this)({"load", "-i", tmp / "image.tar"});
     ASSERT_EQ(l.exit_code, 0) << l;
