@@ -26,7 +26,8 @@ std::string command_line(const std::vector<std::string>& args) {
 }
 
 std::string status_text(const frontend::ContainerView& v) {
-    if (v.status == "exited" && v.record.exit_code) return "Exited (" + std::to_string(*v.record.exit_code) + ")";
+    if (v.status == "exited")
+        return v.record.exit_code ? "Exited (" + std::to_string(*v.record.exit_code) + ")" : "Exited";
     if (v.status == "running") return "Up";
     if (v.status == "paused") return "Up (Paused)";
     return "Created";
