@@ -18,6 +18,8 @@
 #   2. boots the VM with run-in-vm.sh; in it, run-tests.sh sets
 #      HAKO_TEST_RUNTIME / HAKO_TEST_ROOTFS to the payload's copies and runs
 #        hako-integration-tests --gtest_filter=GTEST_FILTER
+#      and then, when built and matched by the filter, hako's own tests
+#      (tests/cli: hako-cli-tests, with HAKO_TEST_HAKO=/payload/hako)
 #      GTEST_FILTER defaults to 'Cgroup*:*Cgroup*' (the suites of
 #      tests/integration/test_cgroups*.cpp, all named Cgroup...)
 #   3. prints the VM's console (the test output) and exits with the tests' exit
@@ -78,6 +80,14 @@ copy_bin() {
 copy_bin "$runtime" "$payload/hako-runtime"
 copy_bin "$tests" "$payload/hako-integration-tests"
 cp -a "$rootfs" "$payload/test-rootfs"
+# hako's own tests too (tests/cli), with the same filter, when built.
+cli_tests=""
+if [ -x "$build/hako" ] && [ -x "$build/tests/hako-cli-tests" ] &&
+   "$build/tests/hako-cli-tests" --gtest_filter="$filter" --gtest_list_tests | grep -q '^  '; then
+    copy_bin "$build/hako" "$payload/hako"
+    copy_bin "$build/tests/hako-cli-tests" "$payload/hako-cli-tests"
+    cli_tests=1
+fi
 
 # The filter goes into a single-quoted sh word.
 quoted_filter="'$(printf '%s' "$filter" | sed "s/'/'\\\\''/g")'"
@@ -87,7 +97,12 @@ cat > "$payload/run-tests.sh" <<EOF
 export HAKO_TEST_RUNTIME=/payload/hako-runtime
 export HAKO_TEST_ROOTFS=/payload/test-rootfs
 echo "=== cgroup v2: \$(cat /sys/fs/cgroup/cgroup.subtree_control); $(basename "$tests") --gtest_filter=$quoted_filter"
-exec /payload/hako-integration-tests --gtest_color=no --gtest_filter=$quoted_filter
+/payload/hako-integration-tests --gtest_color=no --gtest_filter=$quoted_filter || exit 1
+if [ -n "$cli_tests" ]; then
+    echo "=== hako-cli-tests --gtest_filter=$quoted_filter"
+    export HAKO_TEST_HAKO=/payload/hako
+    exec /payload/hako-cli-tests --gtest_color=no --gtest_filter=$quoted_filter
+fi
 EOF
 chmod 0755 "$payload/run-tests.sh"
 
