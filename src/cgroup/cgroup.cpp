@@ -265,27 +265,23 @@ Result<UniqueFd> Cgroup::open_leaf() const {
     return fd;
 }
 
-Status Cgroup::freeze() const {
+// v2's cgroup.freeze, or v1's freezer.state; then wait until the kernel
+// reports the state reached.
+Status Cgroup::set_frozen(bool frozen) const {
+    const char* what = frozen ? "freeze" : "thaw";
     if (v2_) {
-        HAKO_TRY(sys::write_file(unified_ + "/cgroup.freeze", "1"));
-        return wait_for_state(unified_ + "/cgroup.events", "frozen 1", "freeze");
+        HAKO_TRY(sys::write_file(unified_ + "/cgroup.freeze", frozen ? "1" : "0"));
+        return wait_for_state(unified_ + "/cgroup.events", frozen ? "frozen 1" : "frozen 0", what);
     }
     std::string d = dir_for("freezer");
-    if (d.empty()) return error("freeze: the host has no freezer cgroup controller");
-    HAKO_TRY(sys::write_file(d + "/freezer.state", "FROZEN"));
-    return wait_for_state(d + "/freezer.state", "FROZEN", "freeze");
+    if (d.empty()) return error(std::string(what) + ": the host has no freezer cgroup controller");
+    const char* state = frozen ? "FROZEN" : "THAWED";
+    HAKO_TRY(sys::write_file(d + "/freezer.state", state));
+    return wait_for_state(d + "/freezer.state", state, what);
 }
 
-Status Cgroup::thaw() const {
-    if (v2_) {
-        HAKO_TRY(sys::write_file(unified_ + "/cgroup.freeze", "0"));
-        return wait_for_state(unified_ + "/cgroup.events", "frozen 0", "thaw");
-    }
-    std::string d = dir_for("freezer");
-    if (d.empty()) return error("thaw: the host has no freezer cgroup controller");
-    HAKO_TRY(sys::write_file(d + "/freezer.state", "THAWED"));
-    return wait_for_state(d + "/freezer.state", "THAWED", "thaw");
-}
+Status Cgroup::freeze() const { return set_frozen(true); }
+Status Cgroup::thaw() const { return set_frozen(false); }
 
 bool Cgroup::frozen() const {
     if (v2_) {

@@ -94,6 +94,7 @@ public:
     [[nodiscard]] std::string unified_dir() const;
 
 private:
+    Status set_frozen(bool frozen) const;  // freeze() and thaw()
     bool v2_ = false;
     std::vector<std::string> dirs_;               // absolute, one per hierarchy
     std::map<std::string, std::string> by_ctrl_;  // "pids" -> its directory

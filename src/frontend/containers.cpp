@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/digest.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
 #include "process/exec_stub.hpp"
@@ -39,13 +40,7 @@ std::string random_id() {
     UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
     if (!fd || ::read(fd.get(), b, sizeof b) != sizeof b)
         for (auto& c : b) c = static_cast<unsigned char>(rand());
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s;
-    for (unsigned char c : b) {
-        s += kHex[c >> 4];
-        s += kHex[c & 15];
-    }
-    return s;
+    return to_hex(b);
 }
 
 std::string random_name(const std::string& id) {
@@ -58,16 +53,14 @@ std::string random_name(const std::string& id) {
     return std::string(kAdj[a]) + "_" + kNoun[n] + "_" + id.substr(4, 4);
 }
 
-// The exit code for an error that stopped the container's command from
-// running: 127 not found, 126 not executable, 125 anything else (docker's).
+}  // namespace
+
 int exit_code_for(const Error& e) {
     if (e.msg.find("process.args[0]") == std::string::npos) return kExitEngine;
     if (e.err == ENOENT || e.msg.find("not found") != std::string::npos) return kExitNotFound;
     if (e.err == EACCES || e.err == ENOEXEC || e.err == EISDIR) return kExitCannotRun;
     return kExitEngine;
 }
-
-}  // namespace
 
 Engine::Engine(std::string root) : root_(std::move(root)), images_(root_) {}
 
@@ -131,7 +124,7 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
         auto r = load(id);
         if (!r) continue;
         auto v = view(std::move(*r));
-        if (all || v.status == "running" || v.status == "paused") out.push_back(std::move(v));
+        if (all || v.active()) out.push_back(std::move(v));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.record.created > b.record.created; });
     return out;
@@ -211,8 +204,8 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     }
 #endif
     auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs", init));
-    rec.command = json::parse(config)["process"]["args"].get<std::vector<std::string>>();
-    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config));
+    rec.command = config.args;
+    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config.json));
     HAKO_TRY(save(rec));
     if (out_id) *out_id = rec.id;
 
@@ -225,27 +218,10 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
             UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
             if (null) dup2(null.get(), 0);
         }
+        auto code = HAKO_TRY(runtime::run(store, co, /*detach=*/false));  // (on error, undo cleans up)
         keep = true;
-        auto code = runtime::run(store, co, /*detach=*/false);
-        if (!code) {
-            (void)cleanup(rec.id);
-            Error e = std::move(code).error();
-            int exit = exit_code_for(e);
-            if (exit != kExitEngine) {
-                std::string msg = "hako: " + e.what() + "\n";
-                (void)!::write(2, msg.data(), msg.size());
-                return exit;
-            }
-            return std::unexpected(std::move(e));
-        }
-        rec.exit_code = *code;
-        rec.finished = now_rfc3339();
-        if (o.rm) HAKO_TRY(cleanup(rec.id));
-        else {
-            umount2((dir(rec.id) + "/rootfs").c_str(), MNT_DETACH);  // mounted again by a restart
-            HAKO_TRY(save(rec));
-        }
-        return *code;
+        HAKO_TRY(finish(rec.id, code));
+        return code;
     }
     // Detached: a monitor process is the init's parent; it reports back once
     // the container runs (or why it could not), then waits for its exit.
@@ -267,8 +243,8 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         auto created = runtime::create(store, co);
         Status started = created ? runtime::start(store, rec.id) : Status(std::unexpected(created.error()));
-        if (!started) {
-            std::string msg = std::to_string(exit_code_for(started.error())) + " " + started.error().what();
+        if (!started) {  // "<errno> <message>": the error itself, rebuilt on the other side
+            std::string msg = std::to_string(started.error().err) + " " + started.error().msg;
             (void)!::write(wr.get(), msg.data(), msg.size());
             (void)cleanup(rec.id);
             _exit(1);
@@ -288,15 +264,8 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     keep = true;  // the monitor owns it now (and cleaned up after a failure)
     if (reply == "0") return 0;
     if (reply.empty()) return error("the container's monitor died before the container started");
-    int code = atoi(reply.c_str());
-    std::string msg = reply.substr(reply.find(' ') + 1);
     waitpid(mon, nullptr, 0);
-    if (code != kExitEngine) {
-        std::string line = "hako: " + msg + "\n";
-        (void)!::write(2, line.data(), line.size());
-        return code;
-    }
-    return error(msg);
+    return std::unexpected(Error{atoi(reply.c_str()), reply.substr(reply.find(' ') + 1)});
 }
 
 void Engine::wait_as_monitor(pid_t init, const std::string& id) const {
@@ -334,19 +303,19 @@ Status Engine::finish(const std::string& id, int code) const {
 
 Status Engine::kill(const std::string& ref, int sig) {
     auto v = HAKO_TRY(find(ref));
-    if (v.status != "running" && v.status != "paused")
+    if (!v.active())
         return error("container `" + ref + "` is " + v.status + ", not running");
     return runtime::kill(runtime_store(), v.record.id, sig, false);
 }
 
 Status Engine::stop(const std::string& ref, int timeout_s) {
     auto v = HAKO_TRY(find(ref));
-    if (v.status != "running" && v.status != "paused") return {};  // stopped already: fine, as docker
+    if (!v.active()) return {};  // stopped already: fine, as docker
     if (v.status == "paused") (void)runtime::resume(runtime_store(), v.record.id);
     (void)runtime::kill(runtime_store(), v.record.id, SIGTERM, false);
     auto gone = [&] {
         auto now = find(ref);
-        return !now || (now->status != "running" && now->status != "paused");
+        return !now || !now->active();
     };
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     while (!gone() && std::chrono::steady_clock::now() < deadline)
@@ -366,7 +335,7 @@ Status Engine::stop(const std::string& ref, int timeout_s) {
 
 Status Engine::remove(const std::string& ref, bool force) {
     auto v = HAKO_TRY(find(ref));
-    if ((v.status == "running" || v.status == "paused") && !force)
+    if (v.active() && !force)
         return error("container `" + ref + "` is " + v.status + ": stop it first, or rm -f");
     return cleanup(v.record.id);
 }

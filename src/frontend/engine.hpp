@@ -32,6 +32,10 @@ inline constexpr int kExitEngine = 125;    // hako failed
 inline constexpr int kExitCannotRun = 126; // the command can't be run
 inline constexpr int kExitNotFound = 127;  // the command isn't there
 
+// The exit code for an error that kept a container's command from running
+// (run, exec): 127 not found, 126 not executable, 125 anything else.
+int exit_code_for(const Error& e);
+
 struct RunOptions {
     std::string image;
     std::vector<std::string> command;  // replaces the image's Cmd
@@ -65,6 +69,7 @@ struct ContainerView {
     Record record;
     std::string status;  // created, running, paused, exited
     pid_t pid = 0;
+    [[nodiscard]] bool active() const { return status == "running" || status == "paused"; }
 };
 
 class Engine {
@@ -76,8 +81,9 @@ public:
     // An image by reference; `busybox` is made on first use.
     Result<image::Image> resolve_image(const std::string& ref);
 
-    // Foreground: the container's exit status (or 125/126/127). Detached:
-    // prints nothing, returns 0 with *id set once the container runs.
+    // Foreground: the container's exit status. Detached: 0 with *id set once
+    // the container runs. An error that kept the command from running maps
+    // to 125/126/127 with exit_code_for.
     Result<int> run(const RunOptions& o, std::string* id);
 
     Result<std::vector<ContainerView>> list(bool all) const;
@@ -107,9 +113,13 @@ private:
     image::Store images_;
 };
 
-// The OCI config.json for a container (spec.cpp); `init` is the host file
-// bound at /dev/init with --init.
-Result<std::string> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
+// The OCI config.json for a container (spec.cpp), and its process.args;
+// `init` is the host file bound at /dev/init with --init.
+struct MadeConfig {
+    std::string json;
+    std::vector<std::string> args;
+};
+Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
                                 const std::string& rootfs, const std::string& init = {});
 
 }  // namespace hako::frontend

@@ -179,7 +179,7 @@ Result<std::pair<uint32_t, uint32_t>> resolve_user(const std::string& spec, cons
 
 }  // namespace
 
-Result<std::string> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
+Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
                                 const std::string& rootfs, const std::string& init) {
     json spec = json::parse(oci::default_spec_json(false));
     auto& p = spec["process"];
@@ -296,7 +296,7 @@ Result<std::string> make_config(const RunOptions& o, const image::Image& img, co
                                   {"options", {"nosuid", "nodev", "mode=1777"}}});
     }
     spec["annotations"] = {{"io.github.hako.image", img.names.empty() ? img.id : img.names[0]}};
-    return spec.dump(2);
+    return MadeConfig{spec.dump(2), std::move(args)};
 }
 
 }  // namespace hako::frontend

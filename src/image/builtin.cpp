@@ -68,19 +68,13 @@ Result<Image> Store::builtin_busybox() {
         return error("no image `busybox`, and no /bin/busybox to make it from (apt-get install busybox-static)");
     std::string digest = sha256_hex(std::string(kRecipe) + "\n" + HAKO_TRY(file_sha256(kBusybox)));
     if (!sys::path_exists(layer_dir(digest))) {
-        HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
-        clean_stale_tmp();
-        std::string tmp = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-XXXXXX";
-        if (!mkdtemp(tmp.data())) return sys_error("mkdtemp in `" + root_ + "/layers`");
-        chmod(tmp.c_str(), 0755);
-        auto built = build_tree(tmp);
-        std::error_code ec;
-        if (!built || (rename(tmp.c_str(), layer_dir(digest).c_str()) < 0 && errno != EEXIST && errno != ENOTEMPTY)) {
+        std::string tmp = HAKO_TRY(scratch_dir());
+        if (auto built = build_tree(tmp); !built) {
+            std::error_code ec;
             std::filesystem::remove_all(tmp, ec);
-            if (!built) return std::unexpected(std::move(built).error());
-            return sys_error("store the busybox layer");
+            return std::unexpected(std::move(built).error());
         }
-        std::filesystem::remove_all(tmp, ec);  // (someone else's rename won)
+        HAKO_TRY(commit_layer(tmp, digest));
     }
     Image img;
     img.layers = {digest};

@@ -83,6 +83,10 @@ public:
 
 private:
     void clean_stale_tmp() const;
+    // A new `layers/.tmp-<pid>-…` (stale ones of dead pids removed first).
+    Result<std::string> scratch_dir() const;
+    // `tmp` becomes layers/<digest>, or goes if that layer is there already.
+    Status commit_layer(const std::string& tmp, const std::string& digest) const;
     std::string root_;
     std::map<std::string, uint64_t> sizes_;  // of the layers added by this Store
 };

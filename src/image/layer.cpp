@@ -102,26 +102,6 @@ Status whiteout(const std::string& dir, const std::string& rel_parent, const std
 
 }  // namespace
 
-Sha256::Sha256() { SHA256_Init(&ctx_); }
-void Sha256::update(const void* p, size_t n) { SHA256_Update(&ctx_, p, n); }
-std::string Sha256::hex() {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256_Final(md, &ctx_);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : md) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-    return out;
-}
-
-std::string sha256_hex(std::string_view data) {
-    Sha256 s;
-    s.update(data.data(), data.size());
-    return s.hex();
-}
-
 Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress) {
     auto r = std::make_unique<Reader>();
     r->fd = fd;

@@ -2,27 +2,14 @@
 // SHA-256 it is stored under.
 #pragma once
 
-#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co.: no provider machinery
-#include <openssl/sha.h>
-
 #include <string>
 #include <string_view>
 
+#include "common/digest.hpp"
 #include "common/error.hpp"
 #include "image/image.hpp"
 
 namespace hako::image {
-
-class Sha256 {
-public:
-    Sha256();
-    void update(const void* p, size_t n);
-    std::string hex();  // once
-
-private:
-    SHA256_CTX ctx_{};
-};
-std::string sha256_hex(std::string_view data);
 
 struct Unpacked {
     std::string digest;       // sha256 hex of the uncompressed tar (the diff id): the layer's name

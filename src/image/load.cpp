@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/image.hpp"
+#include "image/json.hpp"
 #include "image/layer.hpp"
 #include "sys/syscalls.hpp"
 
@@ -25,27 +26,6 @@ Result<json> read_json(const std::string& path) {
     return j;
 }
 
-std::vector<std::string> strings(const json& j, const char* key) {
-    std::vector<std::string> out;
-    if (j.is_object() && j.contains(key) && j[key].is_array())
-        for (const auto& v : j[key])
-            if (v.is_string()) out.push_back(v.get<std::string>());
-    return out;
-}
-
-// The image config's "config" object (docker and OCI alike).
-Config config_of(const json& cfg) {
-    Config c;
-    if (!cfg.is_object() || !cfg.contains("config") || !cfg["config"].is_object()) return c;
-    const auto& j = cfg["config"];
-    c.env = strings(j, "Env");
-    c.cmd = strings(j, "Cmd");
-    c.entrypoint = strings(j, "Entrypoint");
-    if (j.contains("WorkingDir") && j["WorkingDir"].is_string()) c.working_dir = j["WorkingDir"];
-    if (j.contains("User") && j["User"].is_string()) c.user = j["User"];
-    return c;
-}
-
 std::string blob(const std::string& dir, const std::string& digest) {
     auto colon = digest.find(':');
     return dir + "/blobs/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
@@ -54,10 +34,7 @@ std::string blob(const std::string& dir, const std::string& digest) {
 }  // namespace
 
 Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress) {
-    HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
-    clean_stale_tmp();
-    std::string tmp = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-load-XXXXXX";
-    if (!mkdtemp(tmp.data())) return sys_error("mkdtemp in `" + root_ + "`");
+    std::string tmp = HAKO_TRY(scratch_dir());
     struct Cleanup {
         std::string p;
         ~Cleanup() {
@@ -83,8 +60,8 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
             if (!m.is_object() || !m.contains("Config") || !m["Config"].is_string())
                 return error("manifest.json: an entry without Config");
             e.config = HAKO_TRY(read_json(tmp + "/" + m["Config"].get<std::string>()));
-            for (const auto& l : strings(m, "Layers")) e.layer_files.push_back(tmp + "/" + l);
-            e.names = strings(m, "RepoTags");
+            for (const auto& l : string_list(m, "Layers")) e.layer_files.push_back(tmp + "/" + l);
+            e.names = string_list(m, "RepoTags");
             entries.push_back(std::move(e));
         }
     } else if (sys::path_exists(tmp + "/index.json")) {  // OCI layout
@@ -114,7 +91,7 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
     std::vector<Image> out;
     for (auto& e : entries) {
         // The config's diff ids: each layer's uncompressed digest, verified.
-        auto diff_ids = e.config.contains("rootfs") ? strings(e.config["rootfs"], "diff_ids") : std::vector<std::string>{};
+        auto diff_ids = e.config.contains("rootfs") ? string_list(e.config["rootfs"], "diff_ids") : std::vector<std::string>{};
         e.expect.resize(e.layer_files.size());
         for (size_t i = 0; i < e.layer_files.size() && i < diff_ids.size(); ++i)
             if (diff_ids[i].rfind("sha256:", 0) == 0) e.expect[i].diff = diff_ids[i].substr(7);
@@ -128,7 +105,7 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
             img.layers.push_back(digest);
             img.size += sizes_[digest];
         }
-        img.config = config_of(e.config);
+        if (e.config.is_object() && e.config.contains("config")) img.config = config_from_json(e.config["config"]);
         for (auto& n : e.names) img.names.push_back(normalize_name(n));
         HAKO_TRY(save(img));
         out.push_back(std::move(img));

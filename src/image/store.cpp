@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/image.hpp"
+#include "image/json.hpp"
 #include "image/layer.hpp"
 #include "common/strings.hpp"
 #include "sys/syscalls.hpp"
@@ -19,25 +20,8 @@ namespace {
 using json = nlohmann::json;
 
 json to_json(const Image& img) {
-    return {{"id", img.id},
-            {"names", img.names},
-            {"layers", img.layers},
-            {"created", img.created},
-            {"size", img.size},
-            {"config",
-             {{"Env", img.config.env},
-              {"Cmd", img.config.cmd},
-              {"Entrypoint", img.config.entrypoint},
-              {"WorkingDir", img.config.working_dir},
-              {"User", img.config.user}}}};
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-    std::vector<std::string> out;
-    if (j.contains(key) && j[key].is_array())
-        for (const auto& v : j[key])
-            if (v.is_string()) out.push_back(v.get<std::string>());
-    return out;
+    return {{"id", img.id},           {"names", img.names}, {"layers", img.layers},
+            {"created", img.created}, {"size", img.size},   {"config", config_to_json(img.config)}};
 }
 
 Result<Image> from_json(const std::string& text, const std::string& path) {
@@ -45,24 +29,50 @@ Result<Image> from_json(const std::string& text, const std::string& path) {
     if (j.is_discarded() || !j.is_object()) return error("`" + path + "`: corrupt image record");
     Image img;
     img.id = j.value("id", "");
-    img.names = strings(j, "names");
-    img.layers = strings(j, "layers");
+    img.names = string_list(j, "names");
+    img.layers = string_list(j, "layers");
     img.created = j.value("created", "");
     img.size = j.value("size", uint64_t{0});
-    if (j.contains("config") && j["config"].is_object()) {
-        const auto& c = j["config"];
-        img.config.env = strings(c, "Env");
-        img.config.cmd = strings(c, "Cmd");
-        img.config.entrypoint = strings(c, "Entrypoint");
-        img.config.working_dir = c.value("WorkingDir", "");
-        img.config.user = c.value("User", "");
-    }
+    if (j.contains("config")) img.config = config_from_json(j["config"]);
     return img;
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
 }  // namespace
+
+std::vector<std::string> string_list(const json& obj, const char* key) {
+    std::vector<std::string> out;
+    if (obj.is_object() && obj.contains(key) && obj[key].is_array())
+        for (const auto& v : obj[key])
+            if (v.is_string()) out.push_back(v.get<std::string>());
+    return out;
+}
+
+json config_to_json(const Config& c) {
+    return {{"Env", c.env}, {"Cmd", c.cmd}, {"Entrypoint", c.entrypoint}, {"WorkingDir", c.working_dir},
+            {"User", c.user}};
+}
+
+Config config_from_json(const json& obj) {
+    Config c;
+    if (!obj.is_object()) return c;
+    c.env = string_list(obj, "Env");
+    c.cmd = string_list(obj, "Cmd");
+    c.entrypoint = string_list(obj, "Entrypoint");
+    if (obj.contains("WorkingDir") && obj["WorkingDir"].is_string()) c.working_dir = obj["WorkingDir"];
+    if (obj.contains("User") && obj["User"].is_string()) c.user = obj["User"];
+    return c;
+}
+
+json inspect_json(const Image& img) {
+    return {{"Id", "sha256:" + img.id},
+            {"RepoTags", img.names},
+            {"Created", img.created},
+            {"Size", img.size},
+            {"RootFS", {{"Type", "layers"}, {"Layers", img.layers}}},
+            {"Config", config_to_json(img.config)}};
+}
 
 std::string normalize_name(const std::string& name) {
     auto slash = name.rfind('/');
@@ -93,37 +103,43 @@ void Store::clean_stale_tmp() const {
     }
 }
 
-Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
+Result<std::string> Store::scratch_dir() const {
     HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
     HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
     clean_stale_tmp();
     std::string tmp = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-XXXXXX";
     if (!mkdtemp(tmp.data())) return sys_error("mkdtemp in `" + root_ + "/layers`");
     chmod(tmp.c_str(), 0755);
-    auto unpacked = unpack_layer(fd, tmp, progress);
+    return tmp;
+}
+
+Status Store::commit_layer(const std::string& tmp, const std::string& digest) const {
     std::error_code ec;
-    if (!unpacked) {
+    if (!sys::path_exists(layer_dir(digest)) && rename(tmp.c_str(), layer_dir(digest).c_str()) < 0 &&
+        errno != EEXIST && errno != ENOTEMPTY) {
+        int e = errno;
         std::filesystem::remove_all(tmp, ec);
-        return std::unexpected(std::move(unpacked).error());
+        return sys_error("store layer " + digest, e);
     }
+    std::filesystem::remove_all(tmp, ec);  // (the layer was there already: shared; or renamed: gone)
+    return {};
+}
+
+Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
+    std::string tmp = HAKO_TRY(scratch_dir());
+    auto unpacked = unpack_layer(fd, tmp, progress);
     auto verify = [&](const std::string& want, const std::string& got, const char* what) -> Status {
         if (want.empty() || want == got) return {};
         return error(std::string("sha256 mismatch (") + what + "): expected " + want + ", got " + got);
     };
-    Status verified = verify(expect.blob, unpacked->blob_digest, "blob");
-    if (verified) verified = verify(expect.diff, unpacked->digest, "diff id");
-    if (!verified) {
+    Status ok = unpacked ? verify(expect.blob, unpacked->blob_digest, "blob") : Status(std::unexpected(unpacked.error()));
+    if (ok) ok = verify(expect.diff, unpacked->digest, "diff id");
+    if (!ok) {
+        std::error_code ec;
         std::filesystem::remove_all(tmp, ec);
-        return std::unexpected(std::move(verified).error());
+        return std::unexpected(std::move(ok).error());
     }
-    std::string dst = layer_dir(unpacked->digest);
-    if (sys::path_exists(dst)) {
-        std::filesystem::remove_all(tmp, ec);  // the same layer is there already: shared
-    } else if (rename(tmp.c_str(), dst.c_str()) < 0) {
-        int e = errno;
-        std::filesystem::remove_all(tmp, ec);
-        return sys_error("store layer " + unpacked->digest, e);
-    }
+    HAKO_TRY(commit_layer(tmp, unpacked->digest));
     // (its size rides along in the name map of the image that adds it)
     sizes_[unpacked->digest] = unpacked->size;
     return unpacked->digest;

@@ -70,18 +70,7 @@ Status process_steps(const ExecConfig& cfg, int sync_fd) {
     HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));
     HAKO_TRY(security::apply_exec_labels(p));
     if (p.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
-    // As init does (init.cpp): late with no_new_privs, unless it notifies.
-    const bool seccomp_late = cfg.seccomp && p.no_new_privileges && !cfg.seccomp->notify;
-    if (cfg.seccomp && !seccomp_late) {
-        auto listener = HAKO_TRY(security::load_seccomp(*cfg.seccomp));
-        if (listener) {
-            Message m{MsgType::SeccompListener};
-            m.fd = listener.get();
-            HAKO_TRY(send_msg(sync_fd, m));
-            auto reply = HAKO_TRY(recv_msg(sync_fd));
-            if (reply.type != MsgType::Continue) return error("sync socket: unexpected message");
-        }
-    }
+    const bool seccomp_late = HAKO_TRY(load_seccomp_early(cfg.seccomp, p.no_new_privileges, sync_fd));
     HAKO_TRY(security::assume_process_identity(p));
     std::string exe = HAKO_TRY(find_executable(p));
     std::vector<char*> argv = c_strings(p.args), envp = c_strings(p.env);

@@ -148,21 +148,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     HAKO_TRY(security::apply_exec_labels(process));
 
     if (process.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
-    // With no_new_privs the filter is loaded last, just before execve (the
-    // fewer of our own syscalls it sees, the better); without, it needs
-    // CAP_SYS_ADMIN: load it now, while we have it. A notifying filter is
-    // loaded now too: its listener goes to the agent before we go on.
-    const bool seccomp_late = cfg.seccomp && process.no_new_privileges && !cfg.seccomp->notify;
-    if (cfg.seccomp && !seccomp_late) {
-        log::Step step("seccomp");
-        auto listener = HAKO_TRY(security::load_seccomp(*cfg.seccomp));
-        if (listener) {
-            Message m{MsgType::SeccompListener};
-            m.fd = listener.get();
-            HAKO_TRY(send_msg(sync_fd, m));
-            HAKO_TRY(wait_for(sync_fd, MsgType::Continue));
-        }
-    }
+    const bool seccomp_late = HAKO_TRY(load_seccomp_early(cfg.seccomp, process.no_new_privileges, sync_fd));
     {
         log::Step step("capabilities and user");
         HAKO_TRY(security::assume_process_identity(process));

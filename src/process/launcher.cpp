@@ -54,6 +54,21 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
     return out;
 }
 
+Result<bool> load_seccomp_early(const security::SeccompProgram* prog, bool no_new_privs, int sync_fd) {
+    if (!prog) return false;
+    if (no_new_privs && !prog->notify) return true;
+    log::Step step("seccomp");
+    auto listener = HAKO_TRY(security::load_seccomp(*prog));
+    if (listener) {
+        Message m{MsgType::SeccompListener};
+        m.fd = listener.get();
+        HAKO_TRY(send_msg(sync_fd, m));
+        auto reply = HAKO_TRY(recv_msg(sync_fd));
+        if (reply.type != MsgType::Continue) return error("sync socket: unexpected message");
+    }
+    return false;
+}
+
 Result<pid_t> clone_child(uint64_t flags, UniqueFd* pidfd, const cgroup::Cgroup* cg, bool* placed) {
     *placed = false;
     if (cg) {

@@ -69,6 +69,15 @@ Result<Launched> launch(const LaunchConfig& cfg);
 // Find args[0] as execvp would, with the process's PATH (in the current root).
 Result<std::string> find_executable(const oci::Process& p);
 
+// Seccomp, at the step before the process's identity change (init and exec
+// alike). With no_new_privs the filter waits until just before execve (the
+// fewer of our own syscalls it sees, the better): returns true, load it then.
+// Otherwise it is loaded now (without no_new_privs it needs CAP_SYS_ADMIN,
+// which we still have); a notifying filter's listener goes to the runtime
+// over `sync_fd` (SeccompListener), which hands it to the agent and answers
+// Continue. No filter: false.
+Result<bool> load_seccomp_early(const security::SeccompProgram* prog, bool no_new_privs, int sync_fd);
+
 // execve's view of a string list: pointers into it, then a null.
 std::vector<char*> c_strings(const std::vector<std::string>& v);
 

@@ -49,10 +49,17 @@ Status setup_terminal(int console_sock, const oci::Process& p) {
     return {};
 }
 
-Result<ConsolePair> console_pair() {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("socketpair (console)");
-    return ConsolePair{UniqueFd(sv[0]), UniqueFd(sv[1])};
+Result<Console> open_console(const std::string& socket_path, bool terminal) {
+    Console c;
+    if (!socket_path.empty()) {
+        c.theirs = HAKO_TRY_CTX(sys::connect_unix(socket_path), "--console-socket");
+    } else if (terminal) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("socketpair (console)");
+        c.ours.reset(sv[0]);
+        c.theirs.reset(sv[1]);
+    }
+    return c;
 }
 
 Result<UniqueFd> receive_master(int sock) {

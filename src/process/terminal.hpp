@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <string>
+
 #include "common/error.hpp"
 #include "oci/spec.hpp"
 #include "sys/fd.hpp"
@@ -19,12 +21,14 @@ namespace hako::proc {
 // make the slave our controlling terminal and stdin, stdout and stderr.
 Status setup_terminal(int console_sock, const oci::Process& p);
 
-// The runtime's end of a foreground terminal: a socketpair whose second fd
-// goes to the container as its console socket.
-struct ConsolePair {
-    UniqueFd ours, theirs;
+// Where a terminal's master goes: `theirs` is the socket the container's
+// process sends it over: connected to `socket_path` (--console-socket), or,
+// without one, a socketpair whose other end, `ours`, receives it (a
+// foreground run/exec relays it). No terminal: both invalid.
+struct Console {
+    UniqueFd theirs, ours;
 };
-Result<ConsolePair> console_pair();
+Result<Console> open_console(const std::string& socket_path, bool terminal);
 // Receive the pty master sent over a console socket.
 Result<UniqueFd> receive_master(int sock);
 

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,7 +22,6 @@
 #include "process/launcher.hpp"
 #include "runtime/log.hpp"
 #include "security/security.hpp"
-#include "sys/socket.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::runtime {
@@ -175,19 +173,12 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
         return error("root.path `" + rootfs + "`: not a directory");
     // The terminal: its master goes to --console-socket, or to us (a
     // foreground run relays it).
-    UniqueFd console, console_ours;
-    if (!opts.console_socket.empty()) {
-        if (!spec.process->terminal)
-            return error("--console-socket given, but process.terminal is false: there is no pty to send");
-        console = HAKO_TRY_CTX(sys::connect_unix(opts.console_socket), "--console-socket");
-    } else if (spec.process->terminal) {
-        if (!master)
-            return error("process.terminal is true: give --console-socket for the pty master "
-                         "(a detached container has no terminal of ours to attach to)");
-        auto pair = HAKO_TRY(proc::console_pair());
-        console = std::move(pair.theirs);
-        console_ours = std::move(pair.ours);
-    }
+    if (!opts.console_socket.empty() && !spec.process->terminal)
+        return error("--console-socket given, but process.terminal is false: there is no pty to send");
+    if (spec.process->terminal && opts.console_socket.empty() && !master)
+        return error("process.terminal is true: give --console-socket for the pty master "
+                     "(a detached container has no terminal of ours to attach to)");
+    auto console = HAKO_TRY(proc::open_console(opts.console_socket, spec.process->terminal));
     std::optional<security::SeccompProgram> seccomp;
     if (spec.linux && spec.linux->seccomp) {
         log::Step step("compile seccomp");
@@ -221,7 +212,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     lc.preserve_fds = listen + opts.preserve_fds;
     lc.seccomp = seccomp ? &*seccomp : nullptr;
     lc.cgroup = &cg;
-    lc.console_fd = console.get();
+    lc.console_fd = console.theirs.get();
     if (!opts.no_new_keyring) lc.session_keyring = "_ses." + opts.id;
     // startContainer hooks run in init after start: no exec stub then.
     UniqueFd stub;
@@ -261,14 +252,14 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
                                          listener.get());
         };
     auto launched = HAKO_TRY(proc::launch(lc));
-    console.reset();
+    console.theirs.reset();
     st.pid = launched.pid;
     st.pid_start = process_start_time(launched.pid);
     auto saved = dir.save(st);
     if (saved && !opts.pid_file.empty())
         saved = sys::write_file_atomic(AT_FDCWD, opts.pid_file, std::to_string(launched.pid));
-    if (saved && console_ours) {
-        auto m = proc::receive_master(console_ours.get());
+    if (saved && console.ours) {
+        auto m = proc::receive_master(console.ours.get());
         if (m) *master = std::move(*m);
         else saved = std::unexpected(std::move(m).error());
     }

@@ -9,7 +9,6 @@
 #include "process/exec.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
-#include "sys/socket.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::runtime {
@@ -84,14 +83,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     if (spec.linux && spec.linux->seccomp)
         seccomp = HAKO_TRY(security::compile_seccomp(*spec.linux->seccomp, seccomp_cache_dir()));
     // The terminal's master: to --console-socket, or to us to relay.
-    UniqueFd console, console_ours, master;
-    if (!o.console_socket.empty()) {
-        console = HAKO_TRY_CTX(sys::connect_unix(o.console_socket), "--console-socket");
-    } else if (process.terminal) {
-        auto pair = HAKO_TRY(proc::console_pair());
-        console = std::move(pair.theirs);
-        console_ours = std::move(pair.ours);
-    }
+    auto console = HAKO_TRY(proc::open_console(o.console_socket, process.terminal));
+    UniqueFd master;
     auto init = HAKO_TRY(open_init(st));
     std::optional<cgroup::Cgroup> cg;
     if (!st.cgroup_dirs.empty()) cg = cgroup::Cgroup::from_dirs(st.cgroup_dirs);
@@ -103,7 +96,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     cfg.seccomp = seccomp ? &*seccomp : nullptr;
     cfg.cgroup = cg ? &*cg : nullptr;
     cfg.preserve_fds = o.preserve_fds;
-    cfg.console_fd = console.get();
+    cfg.console_fd = console.theirs.get();
     if (seccomp && seccomp->notify)
         cfg.on_seccomp_listener = [&](pid_t pid, UniqueFd listener) -> Status {
             return send_seccomp_listener(*spec.linux->seccomp, pid,
@@ -117,9 +110,9 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
         if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
         return std::unexpected(std::move(started).error());
     }
-    console.reset();
-    if (console_ours) {
-        auto m = proc::receive_master(console_ours.get());
+    console.theirs.reset();
+    if (console.ours) {
+        auto m = proc::receive_master(console.ours.get());
         if (!m) {
             ::kill(started->pid, SIGKILL);
             waitpid(started->pid, nullptr, 0);

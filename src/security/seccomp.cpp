@@ -15,10 +15,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co. (see cache_key)
-#include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include "common/digest.hpp"
 #include "security/security.hpp"
 #include "sys/fd.hpp"
 #include "sys/syscalls.hpp"
@@ -197,20 +196,7 @@ std::string cache_key(const oci::Seccomp& spec) {
                  std::to_string(a.value_two) + "]";
         t += "\n";
     }
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    // The low-level digest: OpenSSL 3's one-shot SHA256() goes through the
-    // provider machinery (a library context, a fetch) at every start.
-    SHA256_CTX ctx;
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, t.data(), t.size());
-    SHA256_Final(md, &ctx);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char c : md) {
-        hex += kHex[c >> 4];
-        hex += kHex[c & 15];
-    }
-    return hex;
+    return sha256_hex(t);
 }
 
 // Bounded: past kMaxCached profiles the cache starts over (a host runs a

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/hako/commands.hpp"
+#include "image/json.hpp"
 #include "runtime/container.hpp"
 #include "sys/syscalls.hpp"
 
@@ -200,7 +201,7 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                                               off = now->size();
                                           }
                                           auto s = e.find(r);
-                                          if (!s || (s->status != "running" && s->status != "paused")) break;
+                                          if (!s || !s->active()) break;
                                           std::this_thread::sleep_for(std::chrono::milliseconds(100));
                                       }
                                       return 0;
@@ -235,13 +236,8 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 }
                 auto r = runtime::exec(g.engine().runtime_store(), *o);
                 if (!r) {
-                    const auto& e = r.error();
-                    bool args = e.msg.find("process.args[0]") != std::string::npos;
-                    hako_fail(e);
-                    return args ? (e.err == ENOENT || e.msg.find("not found") != std::string::npos
-                                       ? frontend::kExitNotFound
-                                       : frontend::kExitCannotRun)
-                                : frontend::kExitEngine;
+                    hako_fail(r.error());
+                    return frontend::exit_code_for(r.error());
                 }
                 return *r;
             };
@@ -258,17 +254,7 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     if (auto c = g.engine().find(r)) {
                         arr.push_back(container_json(*c));
                     } else if (auto i = g.engine().images().find(r)) {
-                        arr.push_back({{"Id", "sha256:" + i->id},
-                                       {"RepoTags", i->names},
-                                       {"Created", i->created},
-                                       {"Size", i->size},
-                                       {"RootFS", {{"Type", "layers"}, {"Layers", i->layers}}},
-                                       {"Config",
-                                        {{"Env", i->config.env},
-                                         {"Cmd", i->config.cmd},
-                                         {"Entrypoint", i->config.entrypoint},
-                                         {"WorkingDir", i->config.working_dir},
-                                         {"User", i->config.user}}}});
+                        arr.push_back(image::inspect_json(*i));
                     } else {
                         return hako_fail(Error{0, "no such container or image `" + r + "`"});
                     }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/hako/commands.hpp"
+#include "image/json.hpp"
 
 namespace hako::cli {
 namespace {
@@ -42,20 +43,6 @@ std::string human_size(uint64_t b) {
     else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.2fMB", double(b) / 1e6);
     else std::snprintf(buf, sizeof buf, "%.1fkB", double(b) / 1e3);
     return buf;
-}
-
-nlohmann::json image_json(const image::Image& img) {
-    return {{"Id", "sha256:" + img.id},
-            {"RepoTags", img.names},
-            {"Created", img.created},
-            {"Size", img.size},
-            {"Layers", img.layers},
-            {"Config",
-             {{"Env", img.config.env},
-              {"Cmd", img.config.cmd},
-              {"Entrypoint", img.config.entrypoint},
-              {"WorkingDir", img.config.working_dir},
-              {"User", img.config.user}}}};
 }
 
 }  // namespace
@@ -110,7 +97,7 @@ void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 if (!imgs) return hako_fail(imgs.error());
                 if (*format == "json") {
                     auto arr = nlohmann::json::array();
-                    for (const auto& i : *imgs) arr.push_back(image_json(i));
+                    for (const auto& i : *imgs) arr.push_back(image::inspect_json(i));
                     std::printf("%s\n", arr.dump(2).c_str());
                     return 0;
                 }

@@ -47,7 +47,10 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
             if (ep->count() > 0) o->entrypoint = *entrypoint;
             std::string id;
             auto r = g.engine().run(*o, &id);
-            if (!r) return hako_fail(r.error());
+            if (!r) {
+                hako_fail(r.error());
+                return frontend::exit_code_for(r.error());
+            }
             if (o->detach && *r == 0) std::printf("%s\n", id.c_str());
             return *r;
         };
