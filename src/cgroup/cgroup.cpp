@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/strings.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::cgroup {

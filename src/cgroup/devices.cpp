@@ -17,7 +17,7 @@
 #include "cgroup/cgroup.hpp"
 #include "cgroup/devices_detail.hpp"
 #include "common/strings.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::cgroup {

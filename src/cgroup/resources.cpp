@@ -9,7 +9,7 @@
 #include <string>
 
 #include "cgroup/cgroup.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::cgroup {

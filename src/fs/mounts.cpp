@@ -13,7 +13,7 @@
 #include "cgroup/cgroup.hpp"
 #include "common/strings.hpp"
 #include "fs/fs.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "security/security.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"

@@ -10,7 +10,7 @@
 
 #include "common/strings.hpp"
 #include "fs/fs.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/syscalls.hpp"
 
 #ifndef CLONE_NEWTIME

@@ -15,7 +15,7 @@
 #include "process/launcher.hpp"
 #include "process/sync.hpp"
 #include "process/terminal.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 

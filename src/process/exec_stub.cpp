@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string>
 
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 
 #ifdef HAKO_HAVE_EXEC_STUB
 namespace hako::proc {

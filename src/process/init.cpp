@@ -19,7 +19,7 @@
 #include "process/launcher.hpp"
 #include "process/terminal.hpp"
 #include "process/sync.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "security/security.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"

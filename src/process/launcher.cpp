@@ -10,7 +10,7 @@
 #include <string>
 
 #include "process/sync.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::proc {

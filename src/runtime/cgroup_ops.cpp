@@ -7,7 +7,7 @@
 
 #include "cgroup/cgroup.hpp"
 #include "runtime/container.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 
 namespace hako::runtime {
 namespace {

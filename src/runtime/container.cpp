@@ -20,7 +20,7 @@
 #include "process/hooks.hpp"
 #include "process/terminal.hpp"
 #include "process/launcher.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 #include "security/security.hpp"
 #include "sys/syscalls.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/runtime/commands.hpp"
-#include "runtime/log.hpp"
+#include "common/log.hpp"
 
 namespace hako::cli {
 
