@@ -2,6 +2,9 @@
 
 #define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co.: OpenSSL 3's EVP fetches providers at every start
 #include <openssl/sha.h>
+#include <sys/random.h>
+
+#include <cstdlib>
 
 namespace hako {
 
@@ -32,6 +35,13 @@ std::string sha256_hex(std::string_view data) {
     Sha256 s;
     s.update(data.data(), data.size());
     return s.hex();
+}
+
+std::string random_id() {
+    unsigned char b[32];
+    if (getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b))
+        for (auto& c : b) c = static_cast<unsigned char>(rand());
+    return to_hex(b);
 }
 
 }  // namespace hako

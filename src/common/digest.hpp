@@ -24,4 +24,7 @@ private:
 
 std::string sha256_hex(std::string_view data);
 
+// 64 hex digits from the kernel's random source (container and network ids).
+std::string random_id();
+
 }  // namespace hako
