@@ -29,6 +29,7 @@ namespace hako::image {
 struct Config {
     std::vector<std::string> env, cmd, entrypoint;
     std::string working_dir, user;
+    std::vector<std::string> exposed_ports;  // "80/tcp" (the keys of ExposedPorts)
 };
 
 struct Image {

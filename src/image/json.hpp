@@ -15,7 +15,7 @@ namespace hako::image {
 // obj[key] as strings (non-strings and a missing key: nothing).
 std::vector<std::string> string_list(const nlohmann::json& obj, const char* key);
 
-// {"Env", "Cmd", "Entrypoint", "WorkingDir", "User"}
+// {"Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts"}
 nlohmann::json config_to_json(const Config& c);
 Config config_from_json(const nlohmann::json& obj);
 

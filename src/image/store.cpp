@@ -50,8 +50,14 @@ std::vector<std::string> string_list(const json& obj, const char* key) {
 }
 
 json config_to_json(const Config& c) {
-    return {{"Env", c.env}, {"Cmd", c.cmd}, {"Entrypoint", c.entrypoint}, {"WorkingDir", c.working_dir},
-            {"User", c.user}};
+    json j{{"Env", c.env}, {"Cmd", c.cmd}, {"Entrypoint", c.entrypoint}, {"WorkingDir", c.working_dir},
+           {"User", c.user}};
+    if (!c.exposed_ports.empty()) {
+        json ports = json::object();
+        for (const auto& p : c.exposed_ports) ports[p] = json::object();
+        j["ExposedPorts"] = ports;
+    }
+    return j;
 }
 
 Config config_from_json(const json& obj) {
@@ -60,6 +66,8 @@ Config config_from_json(const json& obj) {
     c.env = string_list(obj, "Env");
     c.cmd = string_list(obj, "Cmd");
     c.entrypoint = string_list(obj, "Entrypoint");
+    if (obj.contains("ExposedPorts") && obj["ExposedPorts"].is_object())
+        for (const auto& [port, _] : obj["ExposedPorts"].items()) c.exposed_ports.push_back(port);
     if (obj.contains("WorkingDir") && obj["WorkingDir"].is_string()) c.working_dir = obj["WorkingDir"];
     if (obj.contains("User") && obj["User"].is_string()) c.user = obj["User"];
     return c;
