@@ -35,14 +35,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string random_id() {
-    unsigned char b[32];
-    UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
-    if (!fd || ::read(fd.get(), b, sizeof b) != sizeof b)
-        for (auto& c : b) c = static_cast<unsigned char>(rand());
-    return to_hex(b);
-}
-
 std::string random_name(const std::string& id) {
     static const char* kAdj[] = {"quiet", "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly",
                                  "kind", "lucid", "merry", "nimble", "proud", "sharp", "witty", "zen"};
@@ -62,7 +54,14 @@ int exit_code_for(const Error& e) {
     return kExitEngine;
 }
 
-Engine::Engine(std::string root) : root_(std::move(root)), images_(root_) {}
+Engine::Engine(std::string root, std::string runroot)
+    : root_(std::move(root)),
+      runroot_(std::move(runroot)),
+      images_(root_),
+      nets_(root_, runroot_, [this](const std::string& id) {
+          auto r = load(id);
+          return r && view(std::move(*r)).active();
+      }) {}
 
 Result<image::Image> Engine::resolve_image(const std::string& ref) {
     auto img = images_.find(ref);
@@ -159,6 +158,7 @@ Status Engine::mount_rootfs(const std::string& id, const image::Image& img) cons
 
 Status Engine::cleanup(const std::string& id) const {
     (void)runtime::remove(runtime_store(), id, true);
+    HAKO_TRY(nets_.detach(id));
     std::string rootfs = dir(id) + "/rootfs";
     if (umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
         return sys_error("unmount `" + rootfs + "`");
@@ -178,6 +178,15 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     Record rec;
     rec.id = random_id();
     rec.name = o.name.empty() ? random_name(rec.id) : o.name;
+    // Networking decided (every flag checked) before anything is made.
+    NetRequest nreq = o.net;
+    nreq.hostname = o.hostname;
+    auto join = [this](const std::string& ref) -> Result<JoinTarget> {
+        auto v = HAKO_TRY(find(ref));
+        if (v.status != "running") return error("container `" + ref + "` is " + v.status + ", not running");
+        return JoinTarget{v.record.id, dir(v.record.id), v.pid};
+    };
+    auto plan = HAKO_TRY(nets_.plan(nreq, rec.id, dir(rec.id), join, img.config.exposed_ports));
     rec.image = img.names.empty() ? img.id.substr(0, 12) : img.names[0];
     rec.image_id = img.id;
     rec.created = now_rfc3339();
@@ -203,7 +212,8 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         if (chmod(init.c_str(), 0555) < 0) return sys_error("chmod `" + init + "`");
     }
 #endif
-    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs", init));
+    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs", plan, init));
+    std::string hostname = container_hostname(o, rec.id, plan);
     rec.command = config.args;
     HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config.json));
     HAKO_TRY(save(rec));
@@ -218,7 +228,8 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
             UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
             if (null) dup2(null.get(), 0);
         }
-        auto code = HAKO_TRY(runtime::run(store, co, /*detach=*/false));  // (on error, undo cleans up)
+        auto attached = HAKO_TRY(nets_.attach(plan, rec.id, rec.name, hostname));  // (on error, undo cleans up)
+        auto code = HAKO_TRY(runtime::run(store, co, /*detach=*/false));
         keep = true;
         HAKO_TRY(finish(rec.id, code));
         return code;
@@ -241,7 +252,9 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
             dup2(log.get(), 2);
         }
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        auto created = runtime::create(store, co);
+        // The monitor makes the networking (it owns it, and holds the ports).
+        auto attached = nets_.attach(plan, rec.id, rec.name, hostname);
+        Result<runtime::ContainerState> created = attached ? runtime::create(store, co) : std::unexpected(attached.error());
         Status started = created ? runtime::start(store, rec.id) : Status(std::unexpected(created.error()));
         if (!started) {  // "<errno> <message>": the error itself, rebuilt on the other side
             std::string msg = std::to_string(started.error().err) + " " + started.error().msg;
@@ -251,7 +264,9 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         }
         (void)!::write(wr.get(), "0", 1);
         wr.reset();
-        wait_as_monitor(created->pid, rec.id);
+        std::vector<int> held;
+        for (const auto& fd : attached->held) held.push_back(fd.get());
+        wait_as_monitor(created->pid, rec.id, held);
     }
     wr.reset();
     std::string reply;
@@ -268,7 +283,9 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     return std::unexpected(Error{atoi(reply.c_str()), reply.substr(reply.find(' ') + 1)});
 }
 
-void Engine::wait_as_monitor(pid_t init, const std::string& id) const {
+void Engine::wait_as_monitor(pid_t init, const std::string& id, const std::vector<int>& keep) const {
+    for (int fd : keep) fcntl(fd, F_SETFD, 0);  // held through the stub, to __monitor-exited
+    setenv("HAKO_RUNROOT", runroot_.c_str(), 1);
 #ifdef HAKO_HAVE_MONITOR_STUB
     // Wait as the few pages of the monitor stub, not as all of hako.
     char self[4096];
@@ -292,7 +309,8 @@ void Engine::wait_as_monitor(pid_t init, const std::string& id) const {
 
 Status Engine::finish(const std::string& id, int code) const {
     auto rec = load(id);
-    if (!rec) return {};  // removed meanwhile (rm -f)
+    if (!rec) return nets_.detach(id);  // removed meanwhile (rm -f)
+    HAKO_TRY(nets_.detach(id));
     rec->exit_code = code;
     rec->finished = now_rfc3339();
     if (rec->rm) return cleanup(id);

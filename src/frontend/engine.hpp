@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "frontend/network.hpp"
 #include "image/image.hpp"
 #include "runtime/state.hpp"
 
@@ -51,7 +52,7 @@ struct RunOptions {
     int64_t pids_limit = 0;
     std::vector<std::string> cap_add, cap_drop;
     std::vector<std::string> security_opt;  // no-new-privileges, seccomp=unconfined|FILE
-    std::string network = "none";           // none | host
+    NetRequest net;                          // --network, -p, --dns...
     std::optional<std::string> entrypoint;
     bool init = false;  // --init: hako-init as PID 1 (reaps, forwards signals)
 };
@@ -74,8 +75,10 @@ struct ContainerView {
 
 class Engine {
 public:
-    explicit Engine(std::string root);
+    // `runroot`: state that must not outlive a reboot (networks), on tmpfs.
+    Engine(std::string root, std::string runroot);
     image::Store& images() { return images_; }
+    Networks& networks() { return nets_; }
     [[nodiscard]] runtime::StateStore runtime_store() const { return runtime::StateStore(root_ + "/runtime"); }
 
     // An image by reference; `busybox` is made on first use.
@@ -108,9 +111,11 @@ private:
     // Unmount and remove everything of a container (runtime state included).
     Status cleanup(const std::string& id) const;
     // The monitor, once the container runs: wait for `init`, then finish().
-    [[noreturn]] void wait_as_monitor(pid_t init, const std::string& id) const;
-    std::string root_;
+    // `keep`: fds it holds until then (published ports).
+    [[noreturn]] void wait_as_monitor(pid_t init, const std::string& id, const std::vector<int>& keep) const;
+    std::string root_, runroot_;
     image::Store images_;
+    mutable Networks nets_;
 };
 
 // The OCI config.json for a container (spec.cpp), and its process.args;
@@ -119,7 +124,10 @@ struct MadeConfig {
     std::string json;
     std::vector<std::string> args;
 };
+// `net` is the networking decided for it (the netns to join, files to bind).
 Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
-                                const std::string& rootfs, const std::string& init = {});
+                                const std::string& rootfs, const NetPlan& net, const std::string& init = {});
+// The container's host name: -h, the joined container's, or its short id.
+std::string container_hostname(const RunOptions& o, const std::string& id, const NetPlan& net);
 
 }  // namespace hako::frontend

@@ -179,8 +179,13 @@ Result<std::pair<uint32_t, uint32_t>> resolve_user(const std::string& spec, cons
 
 }  // namespace
 
+std::string container_hostname(const RunOptions& o, const std::string& id, const NetPlan& net) {
+    if (!net.hostname.empty()) return net.hostname;
+    return o.hostname.empty() ? id.substr(0, 12) : o.hostname;
+}
+
 Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
-                                const std::string& rootfs, const std::string& init) {
+                                const std::string& rootfs, const NetPlan& net, const std::string& init) {
     json spec = json::parse(oci::default_spec_json(false));
     auto& p = spec["process"];
     // Command: docker's rules. --entrypoint replaces the image's (and then
@@ -199,7 +204,7 @@ Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, con
     }
     p["args"] = args;
     p["terminal"] = o.tty;
-    std::string hostname = o.hostname.empty() ? id.substr(0, 12) : o.hostname;
+    std::string hostname = container_hostname(o, id, net);
     spec["hostname"] = hostname;
     std::vector<std::string> env = img.config.env;
     if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }))
@@ -261,22 +266,18 @@ Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, con
     if (!res.empty()) lnx["resources"] = res;
     else lnx.erase("resources");
     // (no cgroupsPath: below our own cgroup, hako-<id>)
-    // Network: none (a network namespace of its own) or host (ours).
-    if (o.network == "host") {
-        auto& ns = lnx["namespaces"];
-        for (auto it = ns.begin(); it != ns.end(); ++it)
-            if ((*it)["type"] == "network") {
-                ns.erase(it);
-                break;
-            }
-        // the host's name resolution
-        for (const char* f : {"/etc/resolv.conf", "/etc/hosts"})
-            if (sys::path_exists(f))
-                spec["mounts"].push_back({{"destination", f}, {"type", "bind"}, {"source", f},
-                                          {"options", {"rbind", "ro"}}});
-    } else if (o.network != "none") {
-        return error("--network `" + o.network + "`: only none and host here (a bridge comes later)");
-    }
+    // Network: a netns hako made and wired (or another container's, or a
+    // path) joined by path; none: the runtime's own (only lo); host: ours.
+    auto& ns = lnx["namespaces"];
+    for (auto it = ns.begin(); it != ns.end(); ++it)
+        if ((*it)["type"] == "network") {
+            if (net.kind == NetPlan::Host) ns.erase(it);
+            else if (!net.netns.empty()) (*it)["path"] = net.netns;
+            break;
+        }
+    for (const auto& b : net.binds)
+        spec["mounts"].push_back({{"destination", b.dst}, {"type", "bind"}, {"source", b.src},
+                                  {"options", {"rbind", b.ro ? "ro" : "rw", "rprivate"}}});
     // Volumes and tmpfs
     for (const auto& v : o.volumes) {
         auto parts = split(v, ':');

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/error.hpp"
@@ -14,10 +15,11 @@
 namespace hako::cli {
 
 struct HakoGlobals {
-    std::string root;  // --root, $HAKO_ROOT, /var/lib/hako
+    std::string root;     // --root, $HAKO_ROOT, /var/lib/hako
+    std::string runroot;  // --runroot, $HAKO_RUNROOT, /run/hako (tmpfs: network state)
     std::unique_ptr<frontend::Engine> engine_;
     frontend::Engine& engine() {
-        if (!engine_) engine_ = std::make_unique<frontend::Engine>(root);
+        if (!engine_) engine_ = std::make_unique<frontend::Engine>(root, runroot);
         return *engine_;
     }
 };
@@ -30,5 +32,11 @@ int hako_fail(const Error& e);
 void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // images.cpp
 void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action);                 // run.cpp
 void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);  // containers.cpp
+void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);    // network.cpp
+// run's (and later create's) networking flags into `r`.
+void add_network_flags(CLI::App* sub, frontend::NetRequest& r);                 // network.cpp
+// ps's PORTS ("0.0.0.0:8080->80/tcp, ..."), inspect's NetworkSettings.
+std::string ports_column(const frontend::ContainerNet& c);
+nlohmann::json network_settings(frontend::Engine& e, const std::string& id);
 
 }  // namespace hako::cli

@@ -112,16 +112,20 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     return 0;
                 }
                 if (!*quiet)
-                    std::printf("%-14s %-20s %-24s %-22s %-14s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                                "STATUS", "NAMES");
+                    std::printf("%-14s %-20s %-24s %-22s %-14s %-24s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+                                "CREATED", "STATUS", "PORTS", "NAMES");
                 for (const auto& v : *list) {
                     if (*quiet) {
                         std::printf("%s\n", v.record.id.substr(0, 12).c_str());
                         continue;
                     }
-                    std::printf("%-14s %-20s %-24s %-22s %-14s %s\n", v.record.id.substr(0, 12).c_str(),
+                    std::string ports;
+                    if (v.active())
+                        if (auto c = g.engine().networks().container(v.record.id); c && *c) ports = ports_column(**c);
+                    std::printf("%-14s %-20s %-24s %-22s %-14s %-24s %s\n", v.record.id.substr(0, 12).c_str(),
                                 v.record.image.c_str(), ("\"" + command_line(v.record.command) + "\"").c_str(),
-                                v.record.created.substr(0, 19).c_str(), status_text(v).c_str(), v.record.name.c_str());
+                                v.record.created.substr(0, 19).c_str(), status_text(v).c_str(), ports.c_str(),
+                                v.record.name.c_str());
                 }
                 return 0;
             };
@@ -252,7 +256,9 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 auto arr = json::array();
                 for (const auto& r : *refs) {
                     if (auto c = g.engine().find(r)) {
-                        arr.push_back(container_json(*c));
+                        auto j = container_json(*c);
+                        j["NetworkSettings"] = network_settings(g.engine(), c->record.id);
+                        arr.push_back(j);
                     } else if (auto i = g.engine().images().find(r)) {
                         arr.push_back(image::inspect_json(*i));
                     } else {

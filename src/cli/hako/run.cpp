@@ -31,7 +31,7 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     sub->add_option("--cap-drop", o->cap_drop, "Drop a Linux capability (or ALL)")->allow_extra_args(false);
     sub->add_option("--security-opt", o->security_opt, "no-new-privileges, seccomp=unconfined|FILE")
         ->allow_extra_args(false);
-    sub->add_option("--network,--net", o->network, "Network: none or host")->capture_default_str();
+    add_network_flags(sub, o->net);
     auto* ep = sub->add_option("--entrypoint", *entrypoint, "Overwrite the image's entrypoint");
     sub->add_flag("--init", o->init, "Run an init (hako-init) as PID 1: it reaps zombies and forwards signals");
     sub->prefix_command();  // IMAGE, then the command's own words

@@ -1,0 +1,55 @@
+// Internals shared by the network files (network_*.cpp): the live state's
+// types and JSON, the lock, names of things.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "frontend/network.hpp"
+#include "net/firewall.hpp"
+
+namespace hako::frontend {
+
+struct LiveNetwork {
+    std::string bridge;
+    ProcRef resolver;
+    uint64_t cursor4 = 0, cursor6 = 0;  // the last offsets handed out
+    // Its last container left at (ms since the epoch; 0: in use): it goes
+    // kNetworkGrace later, through `reaper`, unless a container comes.
+    uint64_t idle_since = 0;
+    ProcRef reaper;
+};
+
+// How long a network stays up after its last container (a container
+// started meanwhile finds it ready; taking a bridge down costs the kernel
+// tens of ms of RCU grace periods, paid by the reaper, not by `run`).
+inline constexpr uint64_t kNetworkGraceMs = 1000;
+uint64_t now_ms();
+
+struct Networks::State {
+    std::map<std::string, LiveNetwork> networks;  // up
+    std::map<std::string, ContainerNet> containers;
+    [[nodiscard]] bool in_use(const std::string& network) const;
+};
+
+struct Networks::Lock {
+    UniqueFd fd;
+};
+
+nlohmann::json def_to_json(const NetworkDef& d);
+Result<NetworkDef> def_from_json(const std::string& text, const std::string& path);
+
+inline constexpr const char* kDefaultNetwork = "bridge";
+inline constexpr const char* kDefaultBridge = "hako0";
+
+// A container's host-side veth on its n-th network: "vh" + 10 hex of the id + n.
+std::string veth_name(const std::string& id, size_t n);
+// The firewall's view of a container's published ports: each to its first
+// endpoint's address of the map's family (none without one).
+std::vector<net::FwPort> fw_ports(const ContainerNet& c);
+
+// The bridge's MAC: fixed, from the network's id (locally administered).
+net::Mac bridge_mac(const std::string& network_id);
+
+}  // namespace hako::frontend
