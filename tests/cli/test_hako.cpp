@@ -8,33 +8,10 @@
 
 #include <thread>
 
-#include "../integration/harness.hpp"
+#include "hako_fixture.hpp"
 
 namespace hako::test {
 namespace {
-
-std::string hako_binary() {
-    const char* e = getenv("HAKO_TEST_HAKO");
-    return e && *e ? e : HAKO_BIN;
-}
-
-class Hako : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (geteuid() != 0) GTEST_SKIP() << "containers need root";
-    }
-    void TearDown() override {
-        // Whatever a test left: removed, and then nothing may remain.
-        auto ids = (*this)({"ps", "-a", "-q"});
-        for (const auto& id : lines(ids.out)) (*this)({"rm", "-f", id});
-        EXPECT_TRUE(mounts_under(store.path()).empty()) << "mounts left under " << store.path();
-    }
-    Result operator()(std::vector<std::string> args, const SpawnOptions& opts = {}) {
-        args.insert(args.begin(), {hako_binary(), "--root", store.path()});
-        return run_command(args, opts);
-    }
-    TempDir store{"hako-store"};
-};
 
 // A gzip tarball of the busybox fixture, as the seed's rootfs.tar.gz.
 std::string seed_tarball(const TempDir& dir) {
