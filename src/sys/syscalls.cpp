@@ -108,7 +108,8 @@ Status write_file(const std::string& path, std::string_view content) {
 }
 
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content) {
-    std::string tmp = path + ".tmp";
+    // (a temporary of this process's own: writers of one file may race)
+    std::string tmp = path + ".tmp-" + std::to_string(getpid());
     UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return sys_error("write `" + tmp + "`");
     if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
