@@ -172,7 +172,9 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     if (o.detach && o.tty) return error("-t with -d: a detached container's terminal needs attach, which hako has not yet");
     auto img = HAKO_TRY(resolve_image(o.image));
     if (!o.name.empty()) {
-        if (find(o.name)) return error("the name `" + o.name + "` is in use");
+        auto all = HAKO_TRY(list(true));  // (names only: "c45" may be an id's prefix too)
+        for (const auto& v : all)
+            if (v.record.name == o.name) return error("the name `" + o.name + "` is in use by container " + v.record.id.substr(0, 12));
         if (o.name.find('/') != std::string::npos) return error("--name `" + o.name + "`: no slashes");
     }
     Record rec;
@@ -310,10 +312,10 @@ void Engine::wait_as_monitor(pid_t init, const std::string& id, const std::vecto
 Status Engine::finish(const std::string& id, int code) const {
     auto rec = load(id);
     if (!rec) return nets_.detach(id);  // removed meanwhile (rm -f)
+    if (rec->rm) return cleanup(id);    // (which detaches)
     HAKO_TRY(nets_.detach(id));
     rec->exit_code = code;
     rec->finished = now_rfc3339();
-    if (rec->rm) return cleanup(id);
     (void)runtime::remove(runtime_store(), id, true);
     umount2((dir(id) + "/rootfs").c_str(), MNT_DETACH);
     return save(*rec);
