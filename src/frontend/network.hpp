@@ -195,6 +195,7 @@ private:
     Result<std::vector<NetworkDef>> defs_of(const ContainerNet& c);
     std::string root_, runroot_;
     std::function<bool(const std::string&)> alive_;
+    mutable std::map<std::string, NetworkDef> defs_;  // read once per command
 };
 
 }  // namespace hako::frontend

@@ -348,7 +348,8 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
     }
     {
         log::Step ns_step("network: create the netns");
-        HAKO_TRY(net::create_netns(c.netns));
+        bool v6 = std::any_of(c.endpoints.begin(), c.endpoints.end(), [](const Endpoint& e) { return e.ip6.has_value(); });
+        HAKO_TRY(net::create_netns(c.netns, v6));
     }
     std::vector<size_t> all(c.endpoints.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;

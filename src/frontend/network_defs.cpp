@@ -110,7 +110,7 @@ Result<Taken> taken(const std::vector<NetworkDef>& defs) {
     for (const auto& a : HAKO_TRY(rt.addresses()))
         if (!ours_dev(a.dev))
             t.prefixes.push_back({a.dst, "the host's address on " + a.dev + " (" + a.dst.str() + ")"});
-    t.servers = net::dns::host_nameservers();
+    t.servers = net::dns::host_resolv().servers;
     return t;
 }
 
@@ -165,13 +165,16 @@ Status check_host(const Prefix& s, const IpAddr& a, const std::string& what) {
 }  // namespace
 
 Result<NetworkDef> Networks::load_def(const std::string& name) const {
+    if (auto it = defs_.find(name); it != defs_.end()) return it->second;
     std::string path = root_ + "/networks/" + name + ".json";
     auto text = sys::read_file(path);
     if (!text) {
         if (text.error().err == ENOENT) return std::unexpected(Error{ENOENT, "no such network `" + name + "`"});
         return std::unexpected(text.error());
     }
-    return def_from_json(*text, path);
+    auto d = HAKO_TRY(def_from_json(*text, path));
+    defs_[name] = d;
+    return d;
 }
 
 Result<NetworkDef> Networks::default_bridge() {
@@ -344,6 +347,7 @@ Status Networks::remove(const std::string& ref) {
             if (e.network == d.name)
                 return error("network `" + d.name + "` is in use by container `" + c.name +
                              "`: stop the container, or disconnect it first");
+    defs_.erase(d.name);
     if (st.networks.count(d.name)) {  // up, idle: down now
         HAKO_TRY(network_down(st, d.name));
         HAKO_TRY(save_state(st));

@@ -154,7 +154,7 @@ Status Networks::network_up(State& st, const NetworkDef& def) {
                 return error("network `" + def.name + "`: its subnet " + s.subnet.str() + " overlaps the host's route " +
                              r.dst.str() + (r.dev.empty() ? "" : " (dev " + r.dev + ")") + " now");
     net::NlMsg m;
-    net::req_new_bridge(m, def.bridge, def.mtu, bridge_mac(def.id));
+    net::req_new_bridge(m, def.bridge, def.mtu, bridge_mac(def.id), def.v6() != nullptr);
     HAKO_TRY(rt.request(m));
     ScopeExit undo_bridge([&] { (void)rt.delete_link(def.bridge); });
     int index = HAKO_TRY(rt.ifindex(def.bridge));
@@ -244,7 +244,6 @@ Status Networks::wire(const ContainerNet& c, const std::vector<size_t>& which, b
         if (br == 0) return error("network `" + e.network + "`: its bridge " + defs[i].bridge + " is gone");
         net::NlMsg m;
         net::req_new_veth(m, {e.veth, br, defs[i].mtu, e.ifname, ns.get(), e.mac});
-        net::req_hairpin(m, e.veth);
         HAKO_TRY(rt.request(m));
     }
     net::NlMsg m;
@@ -301,12 +300,13 @@ Status Networks::write_files(const ContainerNet& c) {
         hosts += ip + "\t" + host + "\n";
     }
     std::string resolv;
+    auto host = net::dns::host_resolv();
     if (dns_net) {
         resolv += "nameserver " + dns_net->v4()->gateway.str() + "\n";
     } else {
         std::vector<std::string> servers = c.dns;
         if (servers.empty())
-            for (const auto& s : net::dns::host_nameservers())
+            for (const auto& s : host.servers)
                 if (!s.is_loopback()) servers.push_back(s.str());
         for (const auto& s : servers) resolv += "nameserver " + s + "\n";
         if (servers.empty()) resolv += "# no name server: the host has only local ones (use --dns)\n";
@@ -317,14 +317,14 @@ Status Networks::write_files(const ContainerNet& c) {
             if (s != ".") line += " " + s;
         if (!line.empty()) resolv += "search" + line + "\n";
     } else {
-        for (const auto& l : net::dns::host_resolv_lines("search")) resolv += l + "\n";
+        for (const auto& l : host.search) resolv += l + "\n";
     }
     if (!c.dns_options.empty()) {
         resolv += "options";
         for (const auto& o : c.dns_options) resolv += " " + o;
         resolv += "\n";
     } else {
-        for (const auto& l : net::dns::host_resolv_lines("options")) resolv += l + "\n";
+        for (const auto& l : host.options) resolv += l + "\n";
     }
     HAKO_TRY(write_in_place(c.dir + "/hosts", hosts));
     HAKO_TRY(write_in_place(c.dir + "/resolv.conf", resolv));

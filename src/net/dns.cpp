@@ -171,25 +171,19 @@ std::vector<IpAddr> nameservers(const std::string& text) {
     return out;
 }
 
-std::vector<IpAddr> host_nameservers() {
+ResolvConf host_resolv() {
+    ResolvConf rc;
     auto text = sys::read_file("/etc/resolv.conf");
-    auto servers = text ? nameservers(*text) : std::vector<IpAddr>{};
+    if (!text) return rc;
+    rc.servers = nameservers(*text);
     auto stub = IpAddr::parse("127.0.0.53");
-    if (servers.size() == 1 && servers[0] == *stub) {
-        auto real = sys::read_file("/run/systemd/resolve/resolv.conf");
-        if (real) servers = nameservers(*real);
+    if (rc.servers.size() == 1 && rc.servers[0] == *stub)
+        if (auto real = sys::read_file("/run/systemd/resolve/resolv.conf")) rc.servers = nameservers(*real);
+    for (auto line : split(*text, '\n')) {
+        if (line.substr(0, 7) == "search ") rc.search.emplace_back(line);
+        if (line.substr(0, 8) == "options ") rc.options.emplace_back(line);
     }
-    return servers;
-}
-
-std::vector<std::string> host_resolv_lines(const char* keyword) {
-    std::vector<std::string> out;
-    auto text = sys::read_file("/etc/resolv.conf");
-    if (!text) return out;
-    std::string k = std::string(keyword) + " ";
-    for (auto line : split(*text, '\n'))
-        if (line.substr(0, k.size()) == k) out.emplace_back(line);
-    return out;
+    return rc;
 }
 
 }  // namespace hako::net::dns

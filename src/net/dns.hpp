@@ -45,10 +45,13 @@ std::optional<IpAddr> ptr_address(const std::string& name);
 
 // Name servers of resolv.conf text, in order.
 std::vector<IpAddr> nameservers(const std::string& resolv_conf);
-// The host's servers: /etc/resolv.conf, or systemd-resolved's real ones
-// (/run/systemd/resolve/resolv.conf) when it names only the 127.0.0.53 stub.
-std::vector<IpAddr> host_nameservers();
-// search/options lines of the host's resolv.conf.
-std::vector<std::string> host_resolv_lines(const char* keyword);
+// The host's resolv.conf: its servers (systemd-resolved's real ones, from
+// /run/systemd/resolve/resolv.conf, when it names only the 127.0.0.53
+// stub), and its search and options lines.
+struct ResolvConf {
+    std::vector<IpAddr> servers;
+    std::vector<std::string> search, options;
+};
+ResolvConf host_resolv();
 
 }  // namespace hako::net::dns

@@ -7,6 +7,8 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 
+#include <map>
+
 #include "net/nft.hpp"
 
 namespace hako::net {
@@ -176,11 +178,16 @@ PortElem port_elem(const FwPort& p) {
     return {set, Elem{key, data, {}, {}}};
 }
 
+// One message per map, however many ports.
 void port_elems(Batch& b, const std::vector<FwPort>& ports, bool add) {
+    std::map<std::string, std::vector<Elem>> by_set;
     for (const auto& p : ports) {
         auto pe = port_elem(p);
-        if (add) b.add_elems(kInet, kT, pe.set, {pe.elem});
-        else b.del_elems(kInet, kT, pe.set, {pe.elem});
+        by_set[pe.set].push_back(pe.elem);
+    }
+    for (const auto& [set, elems] : by_set) {
+        if (add) b.add_elems(kInet, kT, set, elems);
+        else b.del_elems(kInet, kT, set, elems);
     }
 }
 

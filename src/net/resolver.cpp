@@ -194,7 +194,7 @@ private:
             (st.st_mtim.tv_sec != resolv_st_.st_mtim.tv_sec || st.st_ino != resolv_st_.st_ino || !resolv_read_)) {
             resolv_st_ = st;
             resolv_read_ = true;
-            host_servers_ = dns::host_nameservers();
+            host_servers_ = dns::host_resolv().servers;
         }
         return host_servers_;
     }

@@ -28,6 +28,16 @@ ifinfomsg link_hdr(int index = 0, unsigned flags = 0, unsigned change = 0) {
     return i;
 }
 
+// No IPv6 addrconf on a link (no link-local address, DAD, MLD): what an
+// IPv4-only container's eth0 and every bridge port need of IPv6.
+void no_addrconf(NlMsg& m) {
+    size_t spec = m.nest(IFLA_AF_SPEC);
+    size_t inet6 = m.nest(AF_INET6);
+    m.put_u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    m.nest_end(inet6);
+    m.nest_end(spec);
+}
+
 std::string if_name(int index) {
     char buf[IF_NAMESIZE] = {};
     return if_indextoname(static_cast<unsigned>(index), buf) ? buf : std::to_string(index);
@@ -35,8 +45,19 @@ std::string if_name(int index) {
 
 }  // namespace
 
-void req_new_bridge(NlMsg& m, const std::string& name, int mtu, const Mac& mac) {
+// Up a link that was made down (by name: it follows its creation in one
+// send), with `extra` attributes.
+template <class F>
+void req_up_by_name(NlMsg& m, const std::string& name, const std::string& what, F extra) {
     auto h = link_hdr(0, IFF_UP, IFF_UP);
+    m.begin(RTM_NEWLINK, NLM_F_ACK, &h, sizeof h, what);
+    m.put_str(IFLA_IFNAME, name);
+    extra();
+    m.end();
+}
+
+void req_new_bridge(NlMsg& m, const std::string& name, int mtu, const Mac& mac, bool ipv6) {
+    auto h = link_hdr();
     m.begin(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &h, sizeof h, "create bridge `" + name + "`");
     m.put_str(IFLA_IFNAME, name);
     if (mtu > 0) m.put_u32(IFLA_MTU, static_cast<uint32_t>(mtu));
@@ -45,10 +66,13 @@ void req_new_bridge(NlMsg& m, const std::string& name, int mtu, const Mac& mac) 
     m.put_str(IFLA_INFO_KIND, "bridge");
     m.nest_end(info);
     m.end();
+    req_up_by_name(m, name, "set bridge `" + name + "` up", [&] {
+        if (!ipv6) no_addrconf(m);
+    });
 }
 
 void req_new_veth(NlMsg& m, const VethSpec& v) {
-    auto h = link_hdr(0, IFF_UP, IFF_UP);
+    auto h = link_hdr();
     m.begin(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &h, sizeof h,
             "create veth `" + v.host_name + "` (peer " + v.peer_name + " in the container's netns)");
     m.put_str(IFLA_IFNAME, v.host_name);
@@ -68,18 +92,14 @@ void req_new_veth(NlMsg& m, const VethSpec& v) {
     m.nest_end(data);
     m.nest_end(info);
     m.end();
-}
-
-void req_hairpin(NlMsg& m, const std::string& port) {
-    auto h = link_hdr();
-    m.begin(RTM_NEWLINK, NLM_F_ACK, &h, sizeof h, "set hairpin mode on bridge port `" + port + "`");
-    m.put_str(IFLA_IFNAME, port);
-    size_t info = m.nest(IFLA_LINKINFO);
-    size_t slave = m.nest(IFLA_INFO_SLAVE_DATA);
-    m.put_u8(IFLA_BRPORT_MODE, 1);
-    m.nest_end(slave);
-    m.nest_end(info);
-    m.end();
+    req_up_by_name(m, v.host_name, "set bridge port `" + v.host_name + "` up (hairpin)", [&] {
+        no_addrconf(m);
+        size_t li = m.nest(IFLA_LINKINFO);
+        size_t slave = m.nest(IFLA_INFO_SLAVE_DATA);
+        m.put_u8(IFLA_BRPORT_MODE, 1);
+        m.nest_end(slave);
+        m.nest_end(li);
+    });
 }
 
 void req_link_up(NlMsg& m, int ifindex, const std::string& what) {
@@ -242,7 +262,7 @@ Status release_netns_dir(const std::string& dir) {
     return {};
 }
 
-Result<UniqueFd> create_netns(const std::string& path) {
+Result<UniqueFd> create_netns(const std::string& path, bool ipv6) {
     UniqueFd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!file) return sys_error("create `" + path + "`");
     file.reset();
@@ -255,6 +275,7 @@ Result<UniqueFd> create_netns(const std::string& path) {
     }
     UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     int e = errno;
+    if (!ipv6) (void)sysctl("net/ipv6/conf/default/addr_gen_mode", "1");  // (before any link comes)
     bool bound = ns && ::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) == 0;
     if (ns && !bound) e = errno;
     if (::setns(here.get(), CLONE_NEWNET) < 0) return sys_error("return to the host's network namespace");

@@ -13,7 +13,10 @@
 namespace hako::net {
 
 // Requests appended to a message, so that several go in one send.
-void req_new_bridge(NlMsg& m, const std::string& name, int mtu, const Mac& mac);
+// A bridge, up; `ipv6`: with link-local addressing (else none: no addrconf
+// work at all). Two messages: the kernel takes IPv6 settings only from a
+// link that exists.
+void req_new_bridge(NlMsg& m, const std::string& name, int mtu, const Mac& mac, bool ipv6);
 struct VethSpec {
     std::string host_name;  // in the caller's netns, enslaved to `master`
     int master = 0;         // the bridge's ifindex
@@ -22,9 +25,9 @@ struct VethSpec {
     int peer_netns = -1;    // an fd of the container's netns
     Mac peer_mac{};
 };
+// The pair, then its host end up as a bridge port: hairpin on, no IPv6
+// addressing (it has no use for it); the peer is brought up inside.
 void req_new_veth(NlMsg& m, const VethSpec& v);
-// Hairpin on a bridge port (by name, so it can follow its creation).
-void req_hairpin(NlMsg& m, const std::string& port);
 void req_link_up(NlMsg& m, int ifindex, const std::string& what);
 void req_del_link(NlMsg& m, const std::string& name);
 // IPv6 addresses without duplicate address detection (usable at once).
@@ -63,8 +66,9 @@ Status prepare_netns_dir(const std::string& dir);
 // Its mount gone again (once no netns is left in it).
 Status release_netns_dir(const std::string& dir);
 // A new network namespace, bind-mounted at `path` (in a prepared dir).
-// Returns an fd of it; the caller stays where it was.
-Result<UniqueFd> create_netns(const std::string& path);
+// Returns an fd of it; the caller stays where it was. Without `ipv6`, links
+// made in it get no IPv6 link-local addressing (addr_gen_mode none).
+Result<UniqueFd> create_netns(const std::string& path, bool ipv6);
 // Unmount and remove a namespace made by create_netns; gone already is fine.
 Status remove_netns(const std::string& path);
 
