@@ -3,6 +3,7 @@
 set -euo pipefail
 PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev libseccomp-dev
       libgtest-dev libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev busybox-static iproute2 procps
+      nftables util-linux  # the network tests: nft to check for leftovers, nsenter/unshare for client machines
       qemu-system-x86 linux-image-amd64 cpio)  # the last three: the cgroup v2 VM tests
 missing=()
 for p in "${PKGS[@]}"; do

@@ -108,8 +108,12 @@ chmod 0755 "$payload/run-tests.sh"
 
 # The serial console's CRs and the firmware's terminal escapes are dropped.
 set +e
+# (hako's bridge networks need nf_tables: Debian's kernel has it as modules;
+# busybox's modprobe ignores softdeps, so libcrc32c's crc32c is named first)
 bash "$runner" --mem "${HAKO_VM_MEM:-1536}" --cpus "${HAKO_VM_CPUS:-2}" \
-    --timeout "${HAKO_VM_TIMEOUT:-600}" "$payload" -- ./run-tests.sh 2>&1 |
+    --timeout "${HAKO_VM_TIMEOUT:-600}" \
+    --modules "overlay veth bridge crc32c_generic libcrc32c nf_tables nft_chain_nat nft_nat nft_masq nft_fib_inet nft_ct" \
+    "$payload" -- ./run-tests.sh 2>&1 |
     sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'
 rc=${PIPESTATUS[0]}
 set -e
