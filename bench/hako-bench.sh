@@ -61,27 +61,8 @@ cp -a "$layer" "$W/bundle/rootfs"
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"/"true"/' "$W/bundle/config.json"
 
 # podman: the same tree, imported
-mkdir -p "$W/storage" "$W/runroot" "$W/tmp"
-cat > "$W/storage.conf" <<EOT
-[storage]
-driver = "overlay"
-graphroot = "$W/storage"
-runroot = "$W/runroot"
-EOT
-NOFILE=$(ulimit -Hn); [ "$NOFILE" = unlimited ] && NOFILE=1048576
-NPROC=$(ulimit -Hu); { [ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ]; } && NPROC=32768
-cat > "$W/containers.conf" <<EOT
-[containers]
-netns = "none"
-# podman's default (nofile=1048576) needs CAP_SYS_RESOURCE, which root lacks on some hosts
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$W/events.log"
-tmp_dir = "$W/tmp"
-EOT
-export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
+. "$here/bench/lib.sh"
+podman_env "$W" 'netns = "none"'
 tar -C "$layer" -cf "$W/busybox.tar" .
 podman import --change 'CMD ["/bin/sh"]' "$W/busybox.tar" localhost/busybox:bench >/dev/null 2>&1
 

@@ -69,28 +69,9 @@ H network create --subnet 198.18.10.0/24 benchnet >/dev/null
 layer=$(ls -d "$W"/hako/layers/[0-9a-f]*)
 
 # podman: the same tree, imported; netavark's bridge network
-mkdir -p "$W/storage" "$W/runroot" "$W/tmp"
-cat > "$W/storage.conf" <<EOT
-[storage]
-driver = "overlay"
-graphroot = "$W/storage"
-runroot = "$W/runroot"
-EOT
-NOFILE=$(ulimit -Hn); [ "$NOFILE" = unlimited ] && NOFILE=1048576
-NPROC=$(ulimit -Hu); { [ "$NPROC" = unlimited ] || [ "$NPROC" -gt 32768 ]; } && NPROC=32768
-cat > "$W/containers.conf" <<EOT
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=$NPROC:$NPROC"]
-[network]
-network_backend = "netavark"
-network_config_dir = "$W/podman-networks"
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$W/events.log"
-tmp_dir = "$W/tmp"
-EOT
-export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
+. "$here/bench/lib.sh"
+podman_env "$W" "" "network_backend = \"netavark\"
+network_config_dir = \"$W/podman-networks\""
 tar -C "$layer" -cf "$W/busybox.tar" .
 podman import --change 'CMD ["/bin/sh"]' "$W/busybox.tar" localhost/busybox:bench >/dev/null 2>&1
 podman network create --subnet 198.18.11.0/24 benchnet >/dev/null

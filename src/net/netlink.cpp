@@ -171,12 +171,14 @@ Status NlSocket::receive(const NlMsg& m, const std::function<void(const nlmsghdr
     return {};
 }
 
-NlAttrs parse_attrs(const nlmsghdr* h, size_t hdrlen) {
+namespace {
+
+// The attributes between `from` and `end` bytes of `base`.
+NlAttrs attrs_in(const char* base, size_t from, size_t end) {
     NlAttrs out;
-    size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
-    while (off + NLA_HDRLEN <= h->nlmsg_len) {
-        auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(h) + off);
-        if (a->nla_len < NLA_HDRLEN || off + a->nla_len > h->nlmsg_len) break;
+    for (size_t off = from; off + NLA_HDRLEN <= end;) {
+        auto* a = reinterpret_cast<const nlattr*>(base + off);
+        if (a->nla_len < NLA_HDRLEN || off + a->nla_len > end) break;
         uint16_t t = a->nla_type & NLA_TYPE_MASK;
         if (t >= out.at.size()) out.at.resize(t + 1u, nullptr);
         out.at[t] = a;
@@ -185,19 +187,13 @@ NlAttrs parse_attrs(const nlmsghdr* h, size_t hdrlen) {
     return out;
 }
 
-NlAttrs parse_nested(const nlattr* n) {
-    NlAttrs out;
-    size_t off = NLA_HDRLEN;
-    while (off + NLA_HDRLEN <= n->nla_len) {
-        auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(n) + off);
-        if (a->nla_len < NLA_HDRLEN || off + a->nla_len > n->nla_len) break;
-        uint16_t t = a->nla_type & NLA_TYPE_MASK;
-        if (t >= out.at.size()) out.at.resize(t + 1u, nullptr);
-        out.at[t] = a;
-        off += NLA_ALIGN(a->nla_len);
-    }
-    return out;
+}  // namespace
+
+NlAttrs parse_attrs(const nlmsghdr* h, size_t hdrlen) {
+    return attrs_in(reinterpret_cast<const char*>(h), NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen), h->nlmsg_len);
 }
+
+NlAttrs parse_nested(const nlattr* n) { return attrs_in(reinterpret_cast<const char*>(n), NLA_HDRLEN, n->nla_len); }
 
 std::string NlAttrs::str(uint16_t type) const {
     auto* a = get(type);

@@ -12,6 +12,12 @@ namespace hako::net {
 
 namespace {
 
+std::optional<uint8_t> proto_of(std::string_view name) {
+    if (name == "tcp") return IPPROTO_TCP;
+    if (name == "udp") return IPPROTO_UDP;
+    return std::nullopt;
+}
+
 // "80" or "8000-8010" -> [first, last]; zero allowed only when `allow_empty`
 // and the text is empty.
 Result<std::pair<uint16_t, uint16_t>> port_range(std::string_view s, std::string_view whole, const char* what) {
@@ -32,28 +38,27 @@ Result<std::pair<uint16_t, uint16_t>> port_range(std::string_view s, std::string
     return std::make_pair(*a, *b);
 }
 
+// A trailing "/tcp" or "/udp" off `rest`, into `proto`.
+Status take_proto(std::string_view& rest, uint8_t& proto, const std::string& what) {
+    auto slash = rest.rfind('/');
+    if (slash == std::string_view::npos) return {};
+    auto p = proto_of(rest.substr(slash + 1));
+    if (!p) return error(what + ": protocol `" + std::string(rest.substr(slash + 1)) + "` is not tcp or udp");
+    proto = *p;
+    rest = rest.substr(0, slash);
+    return {};
+}
+
 }  // namespace
 
 const char* proto_name(uint8_t proto) { return proto == IPPROTO_UDP ? "udp" : "tcp"; }
 
-std::optional<uint8_t> proto_number(std::string_view name) {
-    if (name == "tcp") return IPPROTO_TCP;
-    if (name == "udp") return IPPROTO_UDP;
-    return std::nullopt;
-}
+std::optional<uint8_t> proto_number(std::string_view name) { return proto_of(name); }
 
 Result<PortSpec> parse_publish(std::string_view s) {
     PortSpec p;
     std::string_view rest = s;
-    auto slash = rest.rfind('/');
-    if (slash != std::string_view::npos) {
-        auto proto = proto_number(rest.substr(slash + 1));
-        if (!proto)
-            return error("-p `" + std::string(s) + "`: protocol `" + std::string(rest.substr(slash + 1)) +
-                         "` is not tcp or udp");
-        p.proto = *proto;
-        rest = rest.substr(0, slash);
-    }
+    HAKO_TRY(take_proto(rest, p.proto, "-p `" + std::string(s) + "`"));
     // [HOSTIP:][HOSTPORT:]CPORT, an IPv6 HOSTIP in brackets.
     std::string_view ip, host, ctr;
     if (!rest.empty() && rest[0] == '[') {
@@ -106,13 +111,7 @@ Result<PortSpec> parse_publish(std::string_view s) {
 Result<PortSpec> parse_exposed(std::string_view s) {
     PortSpec p;
     std::string_view port = s;
-    auto slash = s.find('/');
-    if (slash != std::string_view::npos) {
-        auto proto = proto_number(s.substr(slash + 1));
-        if (!proto) return error("exposed port `" + std::string(s) + "`: protocol is not tcp or udp");
-        p.proto = *proto;
-        port = s.substr(0, slash);
-    }
+    HAKO_TRY(take_proto(port, p.proto, "exposed port `" + std::string(s) + "`"));
     auto c = HAKO_TRY(port_range(port, s, "port"));
     p.ctr_first = c.first;
     p.ctr_last = c.second;

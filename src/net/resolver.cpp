@@ -254,34 +254,34 @@ private:
         std::erase_if(tcp_, [&](const TcpConn& c) { return c.fd.get() == tcp_fd; });
     }
 
-    void read_udp(int fd) {
-        uint8_t buf[4096];
-        for (int i = 0; i < 64; ++i) {
-            Peer peer;
-            peer.len = sizeof peer.sa;
-            ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer.sa), &peer.len);
-            if (n <= 0) return;
-            handle({buf, static_cast<size_t>(n)}, peer.ip(), fd, peer, -1);
-        }
-    }
-
-    void read_upstream(int fd) {
+    // Each datagram waiting on `fd` (64 at most), with its sender.
+    template <class F>
+    static void each_datagram(int fd, F f) {
         uint8_t buf[4096];
         for (int i = 0; i < 64; ++i) {
             Peer from;
             from.len = sizeof from.sa;
             ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from.sa), &from.len);
             if (n <= 0) return;
-            std::span<uint8_t> msg{buf, static_cast<size_t>(n)};
+            f(std::span<uint8_t>{buf, static_cast<size_t>(n)}, from);
+        }
+    }
+
+    void read_udp(int fd) {
+        each_datagram(fd, [&](std::span<uint8_t> msg, const Peer& from) { handle(msg, from.ip(), fd, from, -1); });
+    }
+
+    void read_upstream(int fd) {
+        each_datagram(fd, [&](std::span<uint8_t> msg, const Peer& from) {
             auto id = dns::reply_id(msg);
-            if (!id) continue;
+            if (!id) return;
             auto it = pending_.find(*id);
             if (it == pending_.end() || it->second.tried == 0 || it->second.servers[it->second.tried - 1] != from.ip())
-                continue;
+                return;
             dns::set_id(msg, it->second.orig_id);
             reply({msg.begin(), msg.end()}, it->second.udp_fd, it->second.client, it->second.tcp_fd);
             pending_.erase(it);
-        }
+        });
     }
 
     void expire() {
