@@ -1,6 +1,7 @@
 // rtnetlink requests and dumps, network namespaces, sysctls (see rtnl.hpp).
 #include "net/rtnl.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <optional>
 
 #include "sys/syscalls.hpp"
 
@@ -36,6 +38,16 @@ void no_addrconf(NlMsg& m) {
     m.put_u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
     m.nest_end(inet6);
     m.nest_end(spec);
+}
+
+// An address attribute of a route or address message of `family`.
+std::optional<IpAddr> addr_attr(const nlattr* at, int family) {
+    if (!at) return std::nullopt;
+    IpAddr a;
+    a.v6 = family == AF_INET6;
+    if (nla_len(at) != a.size()) return std::nullopt;
+    std::memcpy(a.b.data(), nla_payload(at), a.size());
+    return a;
 }
 
 std::string if_name(int index) {
@@ -176,75 +188,58 @@ Status Rtnl::delete_link(const std::string& name) {
     return st;
 }
 
+namespace {
+
+// A dump of every `Hdr`-headed message of `type` (family AF_UNSPEC): each
+// reply of type `reply` goes to `each` with its header and attributes.
+template <class Hdr, class F>
+Status dump_all(NlSocket& s, uint16_t type, uint16_t reply, const std::string& what, F each) {
+    NlMsg m;
+    Hdr h{};
+    m.begin(type, NLM_F_DUMP, &h, sizeof h);
+    m.end();
+    HAKO_TRY_CTX(s.dump(m,
+                        [&](const nlmsghdr* r) {
+                            if (r->nlmsg_type == reply)
+                                each(*static_cast<const Hdr*>(NLMSG_DATA(r)), parse_attrs(r, sizeof(Hdr)));
+                        }),
+                 what);
+    return {};
+}
+
+}  // namespace
+
 Result<std::vector<HostRoute>> Rtnl::routes() {
     std::vector<HostRoute> out;
-    NlMsg m;
-    rtmsg h{};
-    h.rtm_family = AF_UNSPEC;
-    m.begin(RTM_GETROUTE, NLM_F_DUMP, &h, sizeof h);
-    m.end();
-    HAKO_TRY_CTX(sock_.dump(m,
-                            [&](const nlmsghdr* r) {
-                                if (r->nlmsg_type != RTM_NEWROUTE) return;
-                                auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(r));
-                                auto attrs = parse_attrs(r, sizeof *rt);
-                                uint32_t table = attrs.get(RTA_TABLE) ? attrs.u32(RTA_TABLE) : rt->rtm_table;
-                                if (table == RT_TABLE_LOCAL || rt->rtm_dst_len == 0) return;
-                                if (rt->rtm_type != RTN_UNICAST && rt->rtm_type != RTN_BLACKHOLE &&
-                                    rt->rtm_type != RTN_UNREACHABLE && rt->rtm_type != RTN_PROHIBIT)
-                                    return;
-                                auto* dst = attrs.get(RTA_DST);
-                                if (!dst) return;
-                                IpAddr a;
-                                a.v6 = rt->rtm_family == AF_INET6;
-                                if (nla_len(dst) != a.size()) return;
-                                std::memcpy(a.b.data(), nla_payload(dst), a.size());
-                                if (a.v6 && a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80) return;  // link-local
-                                out.push_back({Prefix::network(a, rt->rtm_dst_len),
-                                               attrs.get(RTA_OIF) ? if_name(static_cast<int>(attrs.u32(RTA_OIF)))
-                                                                  : std::string()});
-                            }),
-                 "list the host's routes");
+    HAKO_TRY(dump_all<rtmsg>(sock_, RTM_GETROUTE, RTM_NEWROUTE, "list the host's routes", [&](const rtmsg& rt, const NlAttrs& attrs) {
+        uint32_t table = attrs.get(RTA_TABLE) ? attrs.u32(RTA_TABLE) : rt.rtm_table;
+        if (table == RT_TABLE_LOCAL || rt.rtm_dst_len == 0) return;
+        if (rt.rtm_type != RTN_UNICAST && rt.rtm_type != RTN_BLACKHOLE && rt.rtm_type != RTN_UNREACHABLE &&
+            rt.rtm_type != RTN_PROHIBIT)
+            return;
+        auto a = addr_attr(attrs.get(RTA_DST), rt.rtm_family);
+        if (!a || (a->v6 && a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80)) return;  // (link-local)
+        out.push_back({Prefix::network(*a, rt.rtm_dst_len),
+                       attrs.get(RTA_OIF) ? if_name(static_cast<int>(attrs.u32(RTA_OIF))) : std::string()});
+    }));
     return out;
 }
 
 Result<std::vector<HostRoute>> Rtnl::addresses() {
     std::vector<HostRoute> out;
-    NlMsg m;
-    ifaddrmsg h{};
-    h.ifa_family = AF_UNSPEC;
-    m.begin(RTM_GETADDR, NLM_F_DUMP, &h, sizeof h);
-    m.end();
-    HAKO_TRY_CTX(sock_.dump(m,
-                            [&](const nlmsghdr* r) {
-                                if (r->nlmsg_type != RTM_NEWADDR) return;
-                                auto* ia = static_cast<const ifaddrmsg*>(NLMSG_DATA(r));
-                                auto attrs = parse_attrs(r, sizeof *ia);
-                                auto* at = attrs.get(IFA_LOCAL) ? attrs.get(IFA_LOCAL) : attrs.get(IFA_ADDRESS);
-                                if (!at || ia->ifa_scope == RT_SCOPE_HOST || ia->ifa_scope == RT_SCOPE_LINK) return;
-                                IpAddr a;
-                                a.v6 = ia->ifa_family == AF_INET6;
-                                if (nla_len(at) != a.size()) return;
-                                std::memcpy(a.b.data(), nla_payload(at), a.size());
-                                out.push_back({Prefix::network(a, ia->ifa_prefixlen),
-                                               if_name(static_cast<int>(ia->ifa_index))});
-                            }),
-                 "list the host's addresses");
+    HAKO_TRY(dump_all<ifaddrmsg>(sock_, RTM_GETADDR, RTM_NEWADDR, "list the host's addresses",
+                                 [&](const ifaddrmsg& ia, const NlAttrs& attrs) {
+        auto a = addr_attr(attrs.get(IFA_LOCAL) ? attrs.get(IFA_LOCAL) : attrs.get(IFA_ADDRESS), ia.ifa_family);
+        if (!a || ia.ifa_scope == RT_SCOPE_HOST || ia.ifa_scope == RT_SCOPE_LINK) return;
+        out.push_back({Prefix::network(*a, ia.ifa_prefixlen), if_name(static_cast<int>(ia.ifa_index))});
+    }));
     return out;
 }
 
 Result<std::vector<std::string>> Rtnl::link_names() {
     std::vector<std::string> out;
-    NlMsg m;
-    auto h = link_hdr();
-    m.begin(RTM_GETLINK, NLM_F_DUMP, &h, sizeof h);
-    m.end();
-    HAKO_TRY_CTX(sock_.dump(m,
-                            [&](const nlmsghdr* r) {
-                                if (r->nlmsg_type != RTM_NEWLINK) return;
-                                out.push_back(parse_attrs(r, sizeof(ifinfomsg)).str(IFLA_IFNAME));
-                            }),
-                 "list the host's links");
+    HAKO_TRY(dump_all<ifinfomsg>(sock_, RTM_GETLINK, RTM_NEWLINK, "list the host's links",
+                                 [&](const ifinfomsg&, const NlAttrs& attrs) { out.push_back(attrs.str(IFLA_IFNAME)); }));
     return out;
 }
 
@@ -303,6 +298,22 @@ Result<NetnsScope> NetnsScope::enter(int fd) {
 
 NetnsScope::~NetnsScope() {
     if (back_) (void)::setns(back_.get(), CLONE_NEWNET);
+}
+
+Status enable_ipv6_forwarding() {
+    auto cur = sys::read_file("/proc/sys/net/ipv6/conf/all/forwarding");
+    if (cur && cur->rfind("1", 0) == 0) return {};
+    if (DIR* d = opendir("/proc/sys/net/ipv6/conf")) {
+        while (dirent* e = readdir(d)) {
+            std::string name = e->d_name;
+            if (name == "." || name == ".." || name == "all") continue;
+            std::string key = "net/ipv6/conf/" + name + "/accept_ra";
+            auto ra = sys::read_file("/proc/sys/" + key);
+            if (ra && ra->rfind("1", 0) == 0) (void)sysctl(key, "2");
+        }
+        closedir(d);
+    }
+    return sysctl("net/ipv6/conf/all/forwarding", "1");
 }
 
 Status sysctl(const std::string& key, const std::string& value) {

@@ -85,6 +85,11 @@ private:
     UniqueFd back_;
 };
 
+// IPv6 forwarding on, as a router, but every interface that accepted router
+// advertisements goes on doing so (accept_ra 1 -> 2): forwarding alone
+// would make the host drop its RA-learned routes.
+Status enable_ipv6_forwarding();
+
 // Write a sysctl under /proc/sys (e.g. "net/ipv4/ip_forward") unless it
 // already holds `value`.
 Status sysctl(const std::string& key, const std::string& value);
