@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/digest.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
 #include "process/exec_stub.hpp"
@@ -158,7 +159,9 @@ Status Engine::mount_rootfs(const std::string& id, const image::Image& img) cons
 
 Status Engine::cleanup(const std::string& id) const {
     (void)runtime::remove(runtime_store(), id, true);
-    HAKO_TRY(nets_.detach(id));
+    // (a failed network teardown stays in the state, for the next command to
+    // finish: it must not keep the container from going)
+    if (auto d = nets_.detach(id); !d) log::warn("container {}: network teardown: {}", id.substr(0, 12), d.error().what());
     std::string rootfs = dir(id) + "/rootfs";
     if (umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
         return sys_error("unmount `" + rootfs + "`");
@@ -313,7 +316,7 @@ Status Engine::finish(const std::string& id, int code) const {
     auto rec = load(id);
     if (!rec) return nets_.detach(id);  // removed meanwhile (rm -f)
     if (rec->rm) return cleanup(id);    // (which detaches)
-    HAKO_TRY(nets_.detach(id));
+    if (auto d = nets_.detach(id); !d) log::warn("container {}: network teardown: {}", id.substr(0, 12), d.error().what());
     rec->exit_code = code;
     rec->finished = now_rfc3339();
     (void)runtime::remove(runtime_store(), id, true);

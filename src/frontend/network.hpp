@@ -178,6 +178,10 @@ private:
     Status save_state(const State& st) const;
     Status gc(State& st);
     Status network_up(State& st, const NetworkDef& def);
+    // The whole nftables table anew from the state (another tool flushed it).
+    Status rebuild_firewall(const State& st);
+    // The network's resolver, started (again, if it died).
+    Status ensure_resolver(State& st, const NetworkDef& def);
     Status network_down(State& st, const std::string& name);
     Status teardown(State& st, const std::string& id);
     // Networks left without containers: idle from now, a reaper for each.

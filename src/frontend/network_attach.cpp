@@ -217,6 +217,9 @@ Status hold_ports(const std::map<std::string, ContainerNet>& others, ContainerNe
     };
     auto name = [](const PortMap& pm) { return "port " + pm.host_str() + "/" + net::proto_name(pm.proto); };
     for (const auto& s : specs) {
+        if (s.host_ip && s.host_ip->v6 && !dual)
+            return error("-p [" + s.host_ip->str() + "]:...: the container has no IPv6 address to publish to "
+                         "(its first network has no IPv6 subnet)");
         uint16_t count = static_cast<uint16_t>(s.ctr_last - s.ctr_first + 1);
         for (uint16_t k = 0; k < count; ++k) {
             PortMap pm;
@@ -320,6 +323,7 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
             HAKO_TRY(net::prepare_netns_dir(runroot_ + "/netns"));
             for (size_t i = 0; i < defs.size(); ++i) {
                 if (!st.networks.count(defs[i].name)) HAKO_TRY(network_up(st, defs[i]));
+                else HAKO_TRY(ensure_resolver(st, defs[i]));
                 st.networks[defs[i].name].idle_since = 0;  // (an idle one is in use again)
                 auto e = HAKO_TRY(allocate(st, defs[i], id, i, i == 0 ? p.ip : std::nullopt, i == 0 ? p.ip6 : std::nullopt,
                                            i == 0 ? p.mac : std::nullopt, i == 0 ? p.aliases : std::vector<std::string>{}));
@@ -329,8 +333,14 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
             HAKO_TRY(hold_ports(st.containers, c, p.ports, out));
             if (!c.ports.empty()) {
                 auto fw = HAKO_TRY(net::Firewall::open());
-                HAKO_TRY(fw.add_ports(fw_ports(c)));
+                auto added = fw.add_ports(fw_ports(c));
                 c.ports_installed = true;
+                st.containers[id] = c;
+                if (!added && added.error().err == ENOENT) {  // (the table flushed by another tool)
+                    log::debug("network: {}: rebuilding table inet hako from the state", added.error().what());
+                    added = rebuild_firewall(st);
+                }
+                HAKO_TRY(added);
             }
             st.containers[id] = c;
             return {};

@@ -183,13 +183,13 @@ Result<NetworkDef> Networks::default_bridge() {
     auto l = HAKO_TRY(lock());
     d = load_def(kDefaultNetwork);  // (made meanwhile)
     if (d || d.error().err != ENOENT) return d;
+    auto others = HAKO_TRY(list_files());
     NetworkDef def;
     def.name = kDefaultNetwork;
     def.id = random_id();
     def.bridge = kDefaultBridge;
     def.dns = false;  // docker's rule: no names on the default network
     def.created = now_rfc3339();
-    auto others = HAKO_TRY(list_files());
     auto t = HAKO_TRY_CTX(taken(others), "the default network");
     auto p = HAKO_TRY(choose_v4(t, true));
     def.subnets.push_back({p, *p.nth(1), std::nullopt});
@@ -204,8 +204,9 @@ Result<NetworkDef> Networks::create(const NetworkCreate& c) {
     if (c.name == "bridge" || c.name == "host" || c.name == "none")
         return error("network name `" + c.name + "` is reserved (a pre-defined network)");
     if (c.driver != "bridge") return error("--driver `" + c.driver + "`: only the bridge driver is supported");
-    auto existing = HAKO_TRY(list());
+    HAKO_TRY(default_bridge());  // (written first: it takes the lock itself)
     auto l = HAKO_TRY(lock());
+    auto existing = HAKO_TRY(list_files());  // under the lock: two creates never pick one subnet
     if (sys::path_exists(root_ + "/networks/" + c.name + ".json"))
         return error("network `" + c.name + "` already exists");
     NetworkDef d;

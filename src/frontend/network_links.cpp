@@ -164,20 +164,20 @@ Status Networks::network_up(State& st, const NetworkDef& def) {
     // Forwarding; 127.0.0.1 published ports (DNAT from the host's loopback).
     HAKO_TRY(net::sysctl("net/ipv4/ip_forward", "1"));
     HAKO_TRY(net::sysctl("net/ipv4/conf/" + def.bridge + "/route_localnet", "1"));
-    if (def.v6()) HAKO_TRY(net::sysctl("net/ipv6/conf/all/forwarding", "1"));
+    if (def.v6()) HAKO_TRY(net::enable_ipv6_forwarding());
     auto fw = HAKO_TRY(net::Firewall::open());
-    auto added = fw.add_network(fw_network(def));
+    bool others_up = !st.networks.empty();
+    // (ours in the state from here: a rebuild includes it)
+    LiveNetwork ln;
+    ln.bridge = def.bridge;
+    st.networks[def.name] = ln;
+    ScopeExit unlist([&] { st.networks.erase(def.name); });
+    // The table gone while networks are up, or half there: all anew.
+    Status added = others_up && !HAKO_TRY(fw.present()) ? Status(std::unexpected(Error{ENOENT, "table inet hako is gone"}))
+                                                         : fw.add_network(fw_network(def));
     if (!added && (added.error().err == ENOENT || added.error().err == EEXIST)) {
-        // The table half there (another tool flushed part of it): all anew.
-        log::debug("network {}: {}: rebuilding table inet hako", def.name, added.error().what());
-        std::vector<net::FwNetwork> nets{fw_network(def)};
-        for (const auto& [name, ln] : st.networks)
-            if (auto d = load_def(name)) nets.push_back(fw_network(*d));
-        std::vector<net::FwPort> ports;
-        for (const auto& [id, c] : st.containers)
-            if (c.ports_installed)
-                for (const auto& p : fw_ports(c)) ports.push_back(p);
-        added = fw.rebuild(nets, ports);
+        log::debug("network {}: {}: rebuilding table inet hako from the state", def.name, added.error().what());
+        added = rebuild_firewall(st);
     }
     HAKO_TRY(added);
     ScopeExit undo_fw([&] { (void)fw.remove_network(fw_network(def), st.networks.empty()); });
@@ -187,23 +187,36 @@ Status Networks::network_up(State& st, const NetworkDef& def) {
                    "accept rules for {} put at its top",
                    def.name, chain, def.bridge);
     ScopeExit undo_foreign([&] { (void)fw.close_foreign_forward(def.bridge); });
-    LiveNetwork ln;
-    ln.bridge = def.bridge;
-    st.networks[def.name] = ln;
-    if (def.dns) {
-        HAKO_TRY(write_names(st, def.name));
-        auto r = spawn_resolver(def, runroot_, runroot_ + "/net/dns/" + def.name + ".names");
-        if (!r) {
-            st.networks.erase(def.name);
-            (void)write_names(st, def.name);
-            return std::unexpected(r.error());
-        }
-        st.networks[def.name].resolver = *r;
+    if (auto r = ensure_resolver(st, def); !r) {
+        st.networks.erase(def.name);
+        (void)write_names(st, def.name);
+        return r;
     }
+    unlist.release();
     undo_bridge.release();
     undo_fw.release();
     undo_foreign.release();
     return {};
+}
+
+Status Networks::ensure_resolver(State& st, const NetworkDef& def) {
+    auto& ln = st.networks[def.name];
+    if (!def.dns || ln.resolver.alive()) return {};
+    if (ln.resolver.pid) log::debug("network {}: its resolver (pid {}) is gone: starting another", def.name, ln.resolver.pid);
+    HAKO_TRY(write_names(st, def.name));
+    ln.resolver = HAKO_TRY(spawn_resolver(def, runroot_, runroot_ + "/net/dns/" + def.name + ".names"));
+    return {};
+}
+
+Status Networks::rebuild_firewall(const State& st) {
+    std::vector<net::FwNetwork> nets;
+    for (const auto& [name, ln] : st.networks) nets.push_back(fw_network(HAKO_TRY(load_def(name))));
+    std::vector<net::FwPort> ports;
+    for (const auto& [id, c] : st.containers)
+        if (c.ports_installed)
+            for (const auto& p : fw_ports(c)) ports.push_back(p);
+    auto fw = HAKO_TRY(net::Firewall::open());
+    return fw.rebuild(nets, ports);
 }
 
 Status Networks::network_down(State& st, const std::string& name) {

@@ -417,10 +417,36 @@ TEST_F(Network, AnotherToolsDropForwardPolicyIsOpenedForUs) {
     run_command({"nft", "delete", "table", "ip", "hakotest"});
 }
 
+TEST_F(Network, AFlushedRulesetAndAKilledResolverAreRepaired) {
+    if (run_command({"sh", "-c", "command -v nft"}).exit_code != 0) GTEST_SKIP() << "needs nft (nftables)";
+    ASSERT_EQ((*this)({"network", "create", "app"}).exit_code, 0);
+    start({"--name", "web", "--network", "app", "-p", "8080:80", "busybox", "sh", "-c", kWeb});
+    wait_web("web");
+    auto get = [](const std::string& url) { return run_command({"timeout", "3", "busybox", "wget", "-qO-", url}); };
+    EXPECT_EQ(get("http://127.0.0.1:8080/").out, "hello\n");
+    // Another tool flushes the whole ruleset (a firewall reload, say).
+    ASSERT_EQ(run_command({"nft", "flush", "ruleset"}).exit_code, 0);
+    EXPECT_NE(get("http://127.0.0.1:8080/").exit_code, 0);
+    // The next container that publishes a port puts it all back.
+    start({"--name", "web2", "--network", "app", "-p", "8081:80", "busybox", "sh", "-c", kWeb});
+    wait_web("web2");
+    EXPECT_EQ(get("http://127.0.0.1:8080/").out, "hello\n");
+    EXPECT_EQ(get("http://127.0.0.1:8081/").out, "hello\n");
+    // The resolver killed: the next container on the network starts another.
+    auto st = json::parse(read_file(run / "net/state.json"), nullptr, false);
+    pid_t resolver = st["networks"]["app"]["resolver"].value("pid", 0);
+    ASSERT_GT(resolver, 0);
+    ASSERT_EQ(kill(resolver, SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] { return !process_alive(resolver); }, 5s));
+    auto r = (*this)({"run", "--rm", "--network", "app", "busybox", "nslookup", "web"});
+    EXPECT_TRUE(contains(r.out, "Address: " + ip("web", "app"))) << r;
+}
+
 TEST_F(Network, DefaultBridgeNoneAndHost) {
     auto r = (*this)({"run", "--rm", "busybox", "sh", "-c", "cat /etc/resolv.conf; ip -o -4 addr show eth0"});
-    if (path_exists("/etc/resolv.conf"))  // (the fixture's: naming 198.18.0.2)
+    if (path_exists("/etc/resolv.conf")) {  // (the fixture's: naming 198.18.0.2)
         EXPECT_TRUE(contains(r.out, "nameserver 198.18.0.2")) << r;  // the host's servers: no names on `bridge`
+    }
     EXPECT_TRUE(contains(r.out, "inet 10.90.")) << r;
     auto def = json::parse((*this)({"network", "inspect", "bridge"}).out, nullptr, false);
     EXPECT_EQ(def[0]["Options"]["com.docker.network.bridge.name"], "hako0") << def;
