@@ -2,7 +2,9 @@
 # hako-bench.sh [RUNS] - how much `hako` adds to the runtime, and how it
 # compares with podman, on one busybox image (hyperfine, from Debian):
 #
-#   hako run --rm busybox true                       (image store, overlayfs, spec, run, cleanup)
+#   hako run --rm busybox true                       (image store, overlayfs, spec, the default
+#                                                    bridge network, run, cleanup)
+#   hako run --rm --network none busybox true        (the same without networking)
 #   hako-runtime run --bundle B ID                   (the same busybox tree as a prepared bundle)
 #   podman run --rm --runtime crun busybox true      (the same tree, `podman import`ed)
 #
@@ -10,7 +12,7 @@
 # of it. Goals (issue 5): hako <= 1.5x hako-runtime, >= 10x faster than
 # podman; import >= 80% of tar's speed.
 #
-# Everything runs in a private mount namespace with private /run and
+# Everything runs in a private mount and network namespace with private /run and
 # /var/lib tmpfs and a temp dir (removed at exit). crun refuses this host's
 # hybrid cgroup layout, so /sys/fs/cgroup/unified/cgroup.controllers is
 # masked there (as ../shared/clients/podman-smoke.sh does) - for podman only
@@ -32,7 +34,8 @@ if [ -z "${HAKO_BENCH_INNER:-}" ]; then
     if [ ${#missing[@]} -gt 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
-    exec env HAKO_BENCH_INNER=1 unshare --mount --propagation private -- bash "$0" "$@"
+    # (a network namespace too: hako's default bridge, its rules and sysctls stay in it)
+    exec env HAKO_BENCH_INNER=1 unshare --mount --net --propagation private -- bash "$0" "$@"
 fi
 
 W=$(mktemp -d /tmp/hako-bench.XXXXXX)
@@ -43,6 +46,7 @@ cleanup() {
     rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
+ip link set lo up
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=755 tmpfs /var/lib
 if [ -f /sys/fs/cgroup/unified/cgroup.controllers ] && [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers)" ]; then
@@ -70,6 +74,7 @@ podman run --rm --runtime crun --network none localhost/busybox:bench true || { 
 echo "## hako run against hako-runtime and podman (crun) - $RUNS runs each"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$W/run.md" \
     -n "hako run --rm busybox true" "$HAKO --root $W/hako run --rm busybox true" \
+    -n "hako run --rm --network none busybox true" "$HAKO --root $W/hako run --rm --network none busybox true" \
     -n "hako-runtime run (bundle)" "$RUNTIME --root $W/rt run --bundle $W/bundle bench" \
     -n "podman run --rm --runtime crun" "podman run --rm --runtime crun --network none localhost/busybox:bench true" \
     >/dev/null

@@ -195,7 +195,10 @@ private:
     Result<Endpoint> allocate(State& st, const NetworkDef& def, const std::string& id, size_t index,
                               const std::optional<net::IpAddr>& ip, const std::optional<net::IpAddr>& ip6,
                               const std::optional<net::Mac>& mac, const std::vector<std::string>& aliases);
-    Status wire(const ContainerNet& c, const std::vector<size_t>& which, bool routes);
+    // Veths for c.endpoints[which] into its netns, addresses, (routes);
+    // `bridges`: ifindexes known from the state, by network.
+    Status wire(const ContainerNet& c, const std::vector<size_t>& which, bool routes,
+                const std::map<std::string, int>& bridges);
     Result<std::vector<NetworkDef>> defs_of(const ContainerNet& c);
     std::string root_, runroot_;
     std::function<bool(const std::string&)> alive_;

@@ -314,13 +314,15 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
     ScopeExit undo([&] {
         if (!made) (void)detach(id);
     });
+    std::map<std::string, int> bridges;
     {
         auto l = HAKO_TRY(lock());
         auto st = HAKO_TRY(load_state());
         HAKO_TRY(gc(st));
+        bool first = st.containers.empty();
         st.containers[id] = c;
         auto reserve = [&]() -> Status {
-            HAKO_TRY(net::prepare_netns_dir(runroot_ + "/netns"));
+            if (first) HAKO_TRY(net::prepare_netns_dir(runroot_ + "/netns"));  // (others: prepared)
             for (size_t i = 0; i < defs.size(); ++i) {
                 if (!st.networks.count(defs[i].name)) HAKO_TRY(network_up(st, defs[i]));
                 else HAKO_TRY(ensure_resolver(st, defs[i]));
@@ -355,6 +357,7 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
         }
         HAKO_TRY(save_state(st));
         for (const auto& d : defs) HAKO_TRY(write_names(st, d.name));
+        for (const auto& d : defs) bridges[d.name] = st.networks[d.name].ifindex;
     }
     {
         log::Step ns_step("network: create the netns");
@@ -363,7 +366,7 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
     }
     std::vector<size_t> all(c.endpoints.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-    HAKO_TRY(wire(c, all, true));
+    HAKO_TRY(wire(c, all, true, bridges));
     HAKO_TRY(write_files(c));
     made = true;
     return out;
@@ -427,6 +430,7 @@ Status Networks::connect(const std::string& network, const std::string& id, cons
         return error("--alias: network-scoped aliases are supported only for user-defined networks");
     ContainerNet c;
     size_t index = 0;
+    std::map<std::string, int> bridges;
     {
         auto l = HAKO_TRY(lock());
         auto st = HAKO_TRY(load_state());
@@ -454,9 +458,10 @@ Status Networks::connect(const std::string& network, const std::string& id, cons
         c = it->second;
         HAKO_TRY(save_state(st));
         HAKO_TRY(write_names(st, def.name));
+        bridges[def.name] = st.networks[def.name].ifindex;
     }
     size_t at = c.endpoints.size() - 1;
-    auto wired = wire(c, {at}, c.endpoints.size() == 1);
+    auto wired = wire(c, {at}, c.endpoints.size() == 1, bridges);
     if (!wired) {
         (void)disconnect(def.name, id);
         return wired;

@@ -13,6 +13,8 @@ namespace hako::frontend {
 
 struct LiveNetwork {
     std::string bridge;
+    int ifindex = 0;  // the bridge's (veths are enslaved to it by index)
+    bool dns = false;
     ProcRef resolver;
     uint64_t cursor4 = 0, cursor6 = 0;  // the last offsets handed out
     // Its last container left at (ms since the epoch; 0: in use): it goes

@@ -170,6 +170,8 @@ Status Networks::network_up(State& st, const NetworkDef& def) {
     // (ours in the state from here: a rebuild includes it)
     LiveNetwork ln;
     ln.bridge = def.bridge;
+    ln.ifindex = index;
+    ln.dns = def.dns;
     st.networks[def.name] = ln;
     ScopeExit unlist([&] { st.networks.erase(def.name); });
     // The table gone while networks are up, or half there: all anew.
@@ -236,7 +238,8 @@ Status Networks::network_down(State& st, const std::string& name) {
     return rt.delete_link(ln.bridge);
 }
 
-Status Networks::wire(const ContainerNet& c, const std::vector<size_t>& which, bool routes) {
+Status Networks::wire(const ContainerNet& c, const std::vector<size_t>& which, bool routes,
+                      const std::map<std::string, int>& bridges) {
     log::Step step("network: wire the container's endpoints");
     UniqueFd ns(::open(c.netns.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns) return sys_error("open the container's network namespace `" + c.netns + "`");
@@ -253,7 +256,8 @@ Status Networks::wire(const ContainerNet& c, const std::vector<size_t>& which, b
     auto rt = HAKO_TRY(net::Rtnl::open());
     for (size_t i : which) {
         const auto& e = c.endpoints[i];
-        int br = HAKO_TRY(rt.ifindex(defs[i].bridge));
+        auto known = bridges.find(e.network);
+        int br = known != bridges.end() && known->second > 0 ? known->second : HAKO_TRY(rt.ifindex(defs[i].bridge));
         if (br == 0) return error("network `" + e.network + "`: its bridge " + defs[i].bridge + " is gone");
         net::NlMsg m;
         net::req_new_veth(m, {e.veth, br, defs[i].mtu, e.ifname, ns.get(), e.mac});

@@ -163,6 +163,8 @@ Result<Networks::State> Networks::load_state() const {
     for (const auto& [name, n] : nets.items()) {
         LiveNetwork ln;
         ln.bridge = n.value("bridge", "");
+        ln.ifindex = n.value("ifindex", 0);
+        ln.dns = n.value("dns", false);
         ln.resolver = proc_of(n.value("resolver", json::object()));
         ln.cursor4 = n.value("cursor4", uint64_t{0});
         ln.cursor6 = n.value("cursor6", uint64_t{0});
@@ -177,7 +179,7 @@ Result<Networks::State> Networks::load_state() const {
 Status Networks::save_state(const State& st) const {
     json nets = json::object(), ctrs = json::object();
     for (const auto& [name, n] : st.networks)
-        nets[name] = {{"bridge", n.bridge},     {"resolver", proc_json(n.resolver)},
+        nets[name] = {{"bridge", n.bridge},     {"ifindex", n.ifindex}, {"dns", n.dns}, {"resolver", proc_json(n.resolver)},
                       {"cursor4", n.cursor4},   {"cursor6", n.cursor6},
                       {"idleSince", n.idle_since}, {"reaper", proc_json(n.reaper)}};
     for (const auto& [id, c] : st.containers) ctrs[id] = ctr_json(c);
@@ -188,7 +190,9 @@ Status Networks::save_state(const State& st) const {
 Status Networks::write_names(const State& st, const std::string& network) const {
     std::string dir = runroot_ + "/net/dns";
     std::string path = dir + "/" + network + ".names";
-    if (!st.networks.count(network)) {
+    auto live = st.networks.find(network);
+    if (live != st.networks.end() && !live->second.dns) return {};  // (no resolver: no names)
+    if (live == st.networks.end()) {
         if (::unlink(path.c_str()) < 0 && errno != ENOENT) return sys_error("remove `" + path + "`");
         return {};
     }
