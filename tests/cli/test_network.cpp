@@ -53,6 +53,17 @@ protected:
         return n.contains(net) ? n[net].value(key, "") : "";
     }
     Result sh(const std::string& name, const std::string& script) { return (*this)({"exec", name, "sh", "-c", script}); }
+    // `hako [global] run --rm FLAGS... busybox`, fetching `url` within `secs`
+    // (busybox's `wget -T` crashes; `timeout` must not be PID 1, which
+    // ignores its SIGTERM: sh stays PID 1).
+    Result fetch(std::vector<std::string> flags, const std::string& url, int secs = 3, bool debug = false) {
+        std::vector<std::string> args;
+        if (debug) args.push_back("--debug");
+        args.insert(args.end(), {"run", "--rm"});
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.insert(args.end(), {"busybox", "sh", "-c", "timeout " + std::to_string(secs) + " wget -qO- " + url + "; exit $?"});
+        return (*this)(args);
+    }
     // Until the container's web server answers (it starts in the background).
     void wait_web(const std::string& name) {
         EXPECT_TRUE(wait_until([&] { return sh(name, "wget -qO- http://127.0.0.1/").out == "hello\n"; }, 10s));
@@ -145,7 +156,7 @@ TEST_F(Network, PublishedPortsFromTheHostAndAnotherMachine) {
     EXPECT_FALSE(contains(crafted.out, "hello")) << crafted;
     EXPECT_TRUE(contains(crafted.out, "rc=1")) << crafted;
     // Hairpin: a container to a port the host publishes.
-    auto hair = (*this)({"run", "--rm", "busybox", "sh", "-c", "timeout 3 wget -qO- " + std::string("http://198.18.0.1:8080/") + "; exit $?"});
+    auto hair = fetch({}, "http://198.18.0.1:8080/");
     EXPECT_EQ(hair.out, "hello\n") << hair;
     // What docker shows.
     auto port = (*this)({"port", "web"});
@@ -173,11 +184,11 @@ TEST_F(Network, OutboundNatInternalNetworksAndIsolation) {
     Client client;
     ClientWeb outside(client);
     // Out through NAT: the outside sees the host's address.
-    auto out = (*this)({"run", "--rm", "busybox", "sh", "-c", "timeout 3 wget -qO- " + std::string("http://198.18.0.2:8000/cgi-bin/ip") + "; exit $?"});
+    auto out = fetch({}, "http://198.18.0.2:8000/cgi-bin/ip");
     EXPECT_TRUE(contains(out.out, "198.18.0.1")) << out;
     // --internal: no way out, but the network itself works.
     ASSERT_EQ((*this)({"network", "create", "--internal", "sealed"}).exit_code, 0);
-    auto sealed = (*this)({"run", "--rm", "--network", "sealed", "busybox", "sh", "-c", "timeout 2 wget -qO- " + std::string("http://198.18.0.2:8000/") + "; exit $?"});
+    auto sealed = fetch({"--network", "sealed"}, "http://198.18.0.2:8000/", 2);
     EXPECT_NE(sealed.exit_code, 0) << sealed;
     start({"--name", "s1", "--network", "sealed", "busybox", "sleep", "120"});
     EXPECT_EQ((*this)({"run", "--rm", "--network", "sealed", "busybox", "ping", "-c1", "-W2", "s1"}).exit_code, 0);
@@ -187,8 +198,8 @@ TEST_F(Network, OutboundNatInternalNetworksAndIsolation) {
     start({"--name", "r", "--network", "red", "busybox", "sh", "-c", kWeb});
     wait_web("r");
     std::string rip = ip("r", "red");
-    EXPECT_EQ((*this)({"run", "--rm", "--network", "red", "busybox", "sh", "-c", "timeout 2 wget -qO- " + std::string("http://" + rip + "/") + "; exit $?"}).out, "hello\n");
-    EXPECT_NE((*this)({"run", "--rm", "--network", "blue", "busybox", "sh", "-c", "timeout 2 wget -qO- " + std::string("http://" + rip + "/") + "; exit $?"}).exit_code, 0);
+    EXPECT_EQ(fetch({"--network", "red"}, "http://" + rip + "/", 2).out, "hello\n");
+    EXPECT_NE(fetch({"--network", "blue"}, "http://" + rip + "/", 2).exit_code, 0);
     EXPECT_NE((*this)({"run", "--rm", "--network", "blue", "busybox", "ping", "-c1", "-W1", rip}).exit_code, 0);
     // ... nor can the outside, directly.
     EXPECT_NE(client.run({"sh", "-c", "ip route add " + rip + "/32 via 198.18.0.1 && timeout 2 busybox wget -qO- http://" + rip + "/"}).exit_code, 0);
@@ -408,7 +419,7 @@ TEST_F(Network, AnotherToolsDropForwardPolicyIsOpenedForUs) {
     ASSERT_EQ(table.exit_code, 0) << table;
     Client client;
     ClientWeb outside(client);
-    auto r = (*this)({"--debug", "run", "--rm", "busybox", "sh", "-c", "timeout 3 wget -qO- " + std::string("http://198.18.0.2:8000/") + "; exit $?"});
+    auto r = fetch({}, "http://198.18.0.2:8000/", 3, /*debug=*/true);
     EXPECT_EQ(r.out, "hello\n") << r;
     EXPECT_TRUE(contains(r.err, "`ip hakotest forwarding` drops by default")) << r;
     EXPECT_EQ(network_leftovers(), "");
