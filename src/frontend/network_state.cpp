@@ -275,6 +275,8 @@ void Networks::reaper(const std::string& network, uint64_t idle_since) {
             while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
             }
         }
+        // (its runroot removed meanwhile: nothing to do, and nothing to make again)
+        if (!sys::path_exists(runroot_ + "/net/state.json")) _exit(0);
         auto l = lock();
         if (!l) _exit(1);
         auto st = load_state();
