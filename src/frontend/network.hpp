@@ -115,10 +115,8 @@ struct NetPlan {
     std::vector<std::string> networks;
     std::optional<net::IpAddr> ip, ip6;
     std::optional<net::Mac> mac;
-    std::vector<std::string> aliases;
     std::vector<net::PortSpec> ports;
-    std::vector<std::string> add_hosts;
-    NetRequest req;
+    NetRequest req;  // (its aliases, add_hosts, dns... as given)
 };
 
 // A running container another may join (container:NAME), as the engine finds it.
@@ -177,6 +175,8 @@ private:
     Result<State> load_state() const;
     Status save_state(const State& st) const;
     Status gc(State& st);
+    // Remove a definition no container uses (its network down first, if up).
+    Status remove_unused(State& st, const NetworkDef& d);
     Status network_up(State& st, const NetworkDef& def);
     // The whole nftables table anew from the state (another tool flushed it).
     Status rebuild_firewall(const State& st);

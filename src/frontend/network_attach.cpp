@@ -121,7 +121,6 @@ Result<NetPlan> Networks::plan(const NetRequest& r, const std::string& id, const
         }
     }
     if (!r.aliases.empty() && !user) return error("--network-alias: network-scoped aliases are supported only for user-defined networks");
-    p.aliases = r.aliases;
     if (!r.mac.empty()) {
         if (p.kind != NetPlan::Bridge) return error("--mac-address needs a bridge network");
         auto m = net::parse_mac(r.mac);
@@ -137,7 +136,6 @@ Result<NetPlan> Networks::plan(const NetRequest& r, const std::string& id, const
         std::string ip = h.substr(sep + 1);
         if (ip != "host-gateway" && !IpAddr::parse(ip)) return error("--add-host `" + h + "`: `" + ip + "` is not an IP address");
     }
-    p.add_hosts = r.add_hosts;
     if (p.kind == NetPlan::Bridge) {
         for (const auto& s : r.publish) p.ports.push_back(HAKO_TRY(net::parse_publish(s)));
         if (r.publish_all)
@@ -291,7 +289,7 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
     c.dns = p.req.dns;
     c.dns_search = p.req.dns_search;
     c.dns_options = p.req.dns_options;
-    c.add_hosts = p.add_hosts;
+    c.add_hosts = p.req.add_hosts;
     if (p.kind == NetPlan::Container && !p.join_id.empty()) {
         // Its target's veths must then go by hand: this one keeps the netns.
         auto l = HAKO_TRY(lock());
@@ -328,7 +326,7 @@ Result<Attached> Networks::attach(const NetPlan& p, const std::string& id, const
                 else HAKO_TRY(ensure_resolver(st, defs[i]));
                 st.networks[defs[i].name].idle_since = 0;  // (an idle one is in use again)
                 auto e = HAKO_TRY(allocate(st, defs[i], id, i, i == 0 ? p.ip : std::nullopt, i == 0 ? p.ip6 : std::nullopt,
-                                           i == 0 ? p.mac : std::nullopt, i == 0 ? p.aliases : std::vector<std::string>{}));
+                                           i == 0 ? p.mac : std::nullopt, i == 0 ? p.req.aliases : std::vector<std::string>{}));
                 st.containers[id].endpoints.push_back(e);
             }
             c = st.containers[id];

@@ -336,18 +336,10 @@ Result<NetworkDef> Networks::get(const std::string& ref) {
     return std::unexpected(Error{ENOENT, "no such network `" + ref + "`"});
 }
 
-Status Networks::remove(const std::string& ref) {
-    auto d = HAKO_TRY(get(ref));
-    if (d.name == kDefaultNetwork) return error("`bridge` is a pre-defined network and cannot be removed");
-    auto l = HAKO_TRY(lock());
-    auto st = HAKO_TRY(load_state());
-    HAKO_TRY(gc(st));
-    HAKO_TRY(save_state(st));
-    for (const auto& [id, c] : st.containers)
-        for (const auto& e : c.endpoints)
-            if (e.network == d.name)
-                return error("network `" + d.name + "` is in use by container `" + c.name +
-                             "`: stop the container, or disconnect it first");
+Status Networks::remove_unused(State& st, const NetworkDef& d) {
+    if (auto who = st.user_of(d.name); !who.empty())
+        return error("network `" + d.name + "` is in use by container `" + who +
+                     "`: stop the container, or disconnect it first");
     defs_.erase(d.name);
     if (st.networks.count(d.name)) {  // up, idle: down now
         HAKO_TRY(network_down(st, d.name));
@@ -358,13 +350,27 @@ Status Networks::remove(const std::string& ref) {
     return {};
 }
 
+Status Networks::remove(const std::string& ref) {
+    auto d = HAKO_TRY(get(ref));
+    if (d.name == kDefaultNetwork) return error("`bridge` is a pre-defined network and cannot be removed");
+    auto l = HAKO_TRY(lock());
+    auto st = HAKO_TRY(load_state());
+    HAKO_TRY(gc(st));
+    HAKO_TRY(save_state(st));
+    return remove_unused(st, d);
+}
+
 Result<std::vector<std::string>> Networks::prune() {
     std::vector<std::string> removed;
-    for (const auto& d : HAKO_TRY(list())) {
-        if (d.name == kDefaultNetwork) continue;
-        auto st = remove(d.name);
-        if (st) removed.push_back(d.name);
-        else if (st.error().msg.find("is in use") == std::string::npos) return std::unexpected(st.error());
+    auto defs = HAKO_TRY(list());
+    auto l = HAKO_TRY(lock());
+    auto st = HAKO_TRY(load_state());
+    HAKO_TRY(gc(st));
+    HAKO_TRY(save_state(st));
+    for (const auto& d : defs) {
+        if (d.name == kDefaultNetwork || st.in_use(d.name)) continue;
+        HAKO_TRY(remove_unused(st, d));
+        removed.push_back(d.name);
     }
     return removed;
 }

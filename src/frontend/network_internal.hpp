@@ -23,6 +23,10 @@ struct LiveNetwork {
     ProcRef reaper;
 };
 
+// A process of hako's own, detached from its caller: a session of its own,
+// stdio on /dev/null, no other fd (the caller's lock, its pipes).
+void detach_from_caller(bool close_others);
+
 // How long a network stays up after its last container (a container
 // started meanwhile finds it ready; taking a bridge down costs the kernel
 // tens of ms of RCU grace periods, paid by the reaper, not by `run`).
@@ -32,7 +36,9 @@ uint64_t now_ms();
 struct Networks::State {
     std::map<std::string, LiveNetwork> networks;  // up
     std::map<std::string, ContainerNet> containers;
-    [[nodiscard]] bool in_use(const std::string& network) const;
+    // The name of a container on `network` ("" when none is).
+    [[nodiscard]] std::string user_of(const std::string& network) const;
+    [[nodiscard]] bool in_use(const std::string& network) const { return !user_of(network).empty(); }
 };
 
 struct Networks::Lock {

@@ -35,42 +35,18 @@ net::FwNetwork fw_network(const NetworkDef& d) {
     return f;
 }
 
-// A socket on the gateway's port 53 (UDP, or TCP listening).
-Result<UniqueFd> dns_socket(const IpAddr& a, bool tcp) {
-    UniqueFd fd(::socket(a.family(), (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
-    if (!fd) return sys_error("socket");
-    int one = 1;
-    (void)setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (a.v6) {
-        (void)setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(53);
-        std::memcpy(&s6->sin6_addr, a.b.data(), 16);
-        len = sizeof *s6;
-    } else {
-        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(53);
-        std::memcpy(&s4->sin_addr, a.b.data(), 4);
-        len = sizeof *s4;
-    }
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0)
-        return sys_error(std::string("bind the resolver's ") + (tcp ? "TCP" : "UDP") + " socket on " + a.str() + ":53");
-    if (tcp && ::listen(fd.get(), 64) < 0) return sys_error("listen on " + a.str() + ":53");
-    return fd;
-}
-
 // `hako __resolver` for a network, detached (a grandchild: init reaps it),
 // on sockets bound here, so that it answers from the first query on.
 Result<ProcRef> spawn_resolver(const NetworkDef& d, const std::string& runroot, const std::string& names) {
     std::vector<UniqueFd> udp, tcp;
-    for (const auto& s : d.subnets) {
-        udp.push_back(HAKO_TRY(dns_socket(s.gateway, false)));
-        tcp.push_back(HAKO_TRY(dns_socket(s.gateway, true)));
-    }
+    for (const auto& s : d.subnets)
+        for (uint8_t proto : {IPPROTO_UDP, IPPROTO_TCP}) {
+            auto held = net::hold_port(proto, s.gateway, 53, 64);
+            if (!held)
+                return std::unexpected(std::move(held).error().context(std::string("the resolver's ") + net::proto_name(proto) +
+                                                                      " socket on " + s.gateway.str() + ":53"));
+            (proto == IPPROTO_UDP ? udp : tcp).push_back(std::move(held->fd));
+        }
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) return sys_error("pipe");
     UniqueFd rd(pfd[0]), wr(pfd[1]);
@@ -80,7 +56,6 @@ Result<ProcRef> spawn_resolver(const NetworkDef& d, const std::string& runroot, 
         rd.reset();
         pid_t grand = fork();
         if (grand == 0) {
-            setsid();
             std::string udp_list, tcp_list;
             int next = 3;
             std::vector<std::pair<int, int>> moves;
@@ -98,12 +73,7 @@ Result<ProcRef> spawn_resolver(const NetworkDef& d, const std::string& runroot, 
                 from = tmp;
             }
             for (auto& [from, to] : moves) dup2(from, to);
-            int null = ::open("/dev/null", O_RDWR);
-            if (null >= 0) {
-                dup2(null, 0);
-                dup2(null, 1);
-                dup2(null, 2);
-            }
+            detach_from_caller(false);  // (the sockets, at 3.., stay: the rest closes on exec)
             const char* argv[] = {"hako-resolver", "--runroot", runroot.c_str(), "__resolver", "--names",
                                   names.c_str(),   "--udp",     udp_list.c_str(), "--tcp", tcp_list.c_str(), nullptr};
             execv("/proc/self/exe", const_cast<char* const*>(argv));

@@ -118,11 +118,19 @@ std::string PortMap::host_str() const {
     return host_ip->str() + ":" + std::to_string(host_port);
 }
 
-bool Networks::State::in_use(const std::string& network) const {
+std::string Networks::State::user_of(const std::string& network) const {
     for (const auto& [id, c] : containers)
         for (const auto& e : c.endpoints)
-            if (e.network == network) return true;
-    return false;
+            if (e.network == network) return c.name;
+    return {};
+}
+
+void detach_from_caller(bool close_others) {
+    setsid();
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0)
+        for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
+    if (close_others) (void)sys::close_fds_from(3, false);
 }
 
 std::string veth_name(const std::string& id, size_t n) { return "vh" + id.substr(0, 10) + std::to_string(n); }
@@ -261,12 +269,7 @@ Status Networks::reap_idle(State& st) {
 }
 
 void Networks::reaper(const std::string& network, uint64_t idle_since) {
-    // Detached, holding nothing of the caller's (its lock, its stdout).
-    setsid();
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0)
-        for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
-    (void)sys::close_fds_from(3, false);
+    detach_from_caller(true);
     uint64_t due = idle_since + kNetworkGraceMs;
     for (int round = 0; round < 64; ++round) {
         uint64_t now = now_ms();

@@ -58,21 +58,44 @@ std::optional<IpAddr> IpAddr::parse(std::string_view s) {
     return a;
 }
 
-std::string IpAddr::reverse_name() const {
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    if (!v6) {
-        for (int i = 3; i >= 0; --i) out += std::to_string(b[static_cast<size_t>(i)]) + ".";
-        return out + "in-addr.arpa";
+SockAddr sockaddr_of(const IpAddr& a, uint16_t port) {
+    SockAddr sa;
+    if (a.v6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&sa.ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        std::memcpy(&s6->sin6_addr, a.b.data(), 16);
+        sa.len = sizeof *s6;
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&sa.ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        std::memcpy(&s4->sin_addr, a.b.data(), 4);
+        sa.len = sizeof *s4;
     }
-    for (int i = 15; i >= 0; --i) {
-        uint8_t v = b[static_cast<size_t>(i)];
-        out += kHex[v & 15];
-        out += '.';
-        out += kHex[v >> 4];
-        out += '.';
+    return sa;
+}
+
+IpAddr ip_of(const sockaddr_storage& ss) {
+    IpAddr a;
+    if (ss.ss_family != AF_INET6) {
+        std::memcpy(a.b.data(), &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, 4);
+        return a;
     }
-    return out + "ip6.arpa";
+    a.v6 = true;
+    std::memcpy(a.b.data(), &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, 16);
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a.b.data(), kMapped, 12) == 0) {
+        IpAddr v4;
+        std::memcpy(v4.b.data(), a.b.data() + 12, 4);
+        return v4;
+    }
+    return a;
+}
+
+uint16_t port_of(const sockaddr_storage& ss) {
+    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
 }
 
 namespace {

@@ -2,6 +2,8 @@
 // formatting, containment and overlap, the n-th host of a prefix.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -24,8 +26,6 @@ struct IpAddr {
     [[nodiscard]] bool is_unspecified() const;  // 0.0.0.0 or ::
     [[nodiscard]] bool is_loopback() const;     // 127/8 or ::1
     [[nodiscard]] uint32_t v4() const;          // host byte order (v4 only)
-    // PTR name: "4.3.2.1.in-addr.arpa" or the nibble form under ip6.arpa.
-    [[nodiscard]] std::string reverse_name() const;
 
     static IpAddr from_v4(uint32_t host_order);
     static std::optional<IpAddr> parse(std::string_view s);
@@ -55,6 +55,18 @@ struct Prefix {
     static Prefix network(const IpAddr& a, int len);
     auto operator<=>(const Prefix&) const = default;
 };
+
+// A socket address for `a`:`port`, and back (a v4-mapped IPv6 address is
+// its IPv4 one).
+struct SockAddr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    [[nodiscard]] const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+    sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+};
+SockAddr sockaddr_of(const IpAddr& a, uint16_t port);
+IpAddr ip_of(const sockaddr_storage& ss);
+uint16_t port_of(const sockaddr_storage& ss);
 
 using Mac = std::array<uint8_t, 6>;
 std::optional<Mac> parse_mac(std::string_view s);

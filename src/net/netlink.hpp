@@ -26,7 +26,6 @@ public:
 
     void put(uint16_t type, const void* data, size_t len);
     void put_u8(uint16_t type, uint8_t v) { put(type, &v, 1); }
-    void put_u16(uint16_t type, uint16_t v) { put(type, &v, 2); }
     void put_u32(uint16_t type, uint32_t v) { put(type, &v, 4); }
     void put_be16(uint16_t type, uint16_t v);
     void put_be32(uint16_t type, uint32_t v);

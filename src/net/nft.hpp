@@ -84,7 +84,7 @@ struct SetSpec {
 
 // nft's data type ids, concatenated as nft does (6 bits each).
 uint32_t concat_type(std::initializer_list<uint32_t> types);
-inline constexpr uint32_t kTypeVerdict = 1, kTypeIpAddr = 7, kTypeIp6Addr = 8, kTypeInetProto = 12,
+inline constexpr uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8, kTypeInetProto = 12,
                           kTypeInetService = 13, kTypeIfname = 41;
 
 struct Elem {

@@ -118,34 +118,19 @@ Result<PortSpec> parse_exposed(std::string_view s) {
     return p;
 }
 
-Result<HeldPort> hold_port(uint8_t proto, const IpAddr& host_ip, uint16_t port) {
+Result<HeldPort> hold_port(uint8_t proto, const IpAddr& host_ip, uint16_t port, int backlog) {
     int type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
     HeldPort h;
     h.fd.reset(::socket(host_ip.family(), type | SOCK_CLOEXEC, 0));
     if (!h.fd) return sys_error("socket");
     int one = 1;
     (void)setsockopt(h.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (host_ip.v6) {
-        (void)setsockopt(h.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
-        sa->sin6_family = AF_INET6;
-        sa->sin6_port = htons(port);
-        std::memcpy(&sa->sin6_addr, host_ip.b.data(), 16);
-        len = sizeof *sa;
-    } else {
-        auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
-        sa->sin_family = AF_INET;
-        sa->sin_port = htons(port);
-        std::memcpy(&sa->sin_addr, host_ip.b.data(), 4);
-        len = sizeof *sa;
-    }
-    if (::bind(h.fd.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) return sys_error("bind");
-    if (type == SOCK_STREAM && ::listen(h.fd.get(), 1) < 0) return sys_error("listen");
-    if (getsockname(h.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return sys_error("getsockname");
-    h.port = ntohs(host_ip.v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                              : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (host_ip.v6) (void)setsockopt(h.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    auto sa = sockaddr_of(host_ip, port);
+    if (::bind(h.fd.get(), sa.get(), sa.len) < 0) return sys_error("bind");
+    if (type == SOCK_STREAM && ::listen(h.fd.get(), backlog) < 0) return sys_error("listen");
+    if (getsockname(h.fd.get(), sa.get(), &sa.len) < 0) return sys_error("getsockname");
+    h.port = port_of(sa.ss);
     return h;
 }
 

@@ -30,11 +30,12 @@ const char* proto_name(uint8_t proto);  // "tcp" / "udp"
 std::optional<uint8_t> proto_number(std::string_view name);
 
 // A socket bound to host_ip:port (port 0: the kernel picks); TCP sockets
-// listen, so no one else can take the port. Returns the socket and the port.
+// listen (`backlog`), so no one else can take the port. Returns the socket
+// and the port.
 struct HeldPort {
     UniqueFd fd;
     uint16_t port = 0;
 };
-Result<HeldPort> hold_port(uint8_t proto, const IpAddr& host_ip, uint16_t port);
+Result<HeldPort> hold_port(uint8_t proto, const IpAddr& host_ip, uint16_t port, int backlog = 1);
 
 }  // namespace hako::net

@@ -71,44 +71,9 @@ namespace {
 constexpr uint32_t kTtl = 30;
 constexpr auto kTry = std::chrono::milliseconds(1500);
 
-struct Peer {
-    sockaddr_storage sa{};
-    socklen_t len = 0;
-    [[nodiscard]] IpAddr ip() const {
-        IpAddr a;
-        if (sa.ss_family == AF_INET6) {
-            auto* s6 = reinterpret_cast<const sockaddr_in6*>(&sa);
-            a.v6 = true;
-            std::memcpy(a.b.data(), &s6->sin6_addr, 16);
-            // a v4-mapped client of a dual socket is its v4 address
-            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (std::memcmp(a.b.data(), mapped, 12) == 0) {
-                IpAddr v4;
-                std::memcpy(v4.b.data(), a.b.data() + 12, 4);
-                return v4;
-            }
-        } else {
-            std::memcpy(a.b.data(), &reinterpret_cast<const sockaddr_in*>(&sa)->sin_addr, 4);
-        }
-        return a;
-    }
-    static Peer of(const IpAddr& a, uint16_t port) {
-        Peer p;
-        if (a.v6) {
-            auto* s6 = reinterpret_cast<sockaddr_in6*>(&p.sa);
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons(port);
-            std::memcpy(&s6->sin6_addr, a.b.data(), 16);
-            p.len = sizeof *s6;
-        } else {
-            auto* s4 = reinterpret_cast<sockaddr_in*>(&p.sa);
-            s4->sin_family = AF_INET;
-            s4->sin_port = htons(port);
-            std::memcpy(&s4->sin_addr, a.b.data(), 4);
-            p.len = sizeof *s4;
-        }
-        return p;
-    }
+struct Peer : SockAddr {
+    [[nodiscard]] IpAddr ip() const { return ip_of(ss); }
+    static Peer of(const IpAddr& a, uint16_t port) { return {sockaddr_of(a, port)}; }
 };
 
 struct Pending {
@@ -235,7 +200,7 @@ private:
             const auto& s = p.servers[p.tried++];
             auto to = Peer::of(s, 53);
             int fd = s.v6 ? up6_.get() : up4_.get();
-            if (::sendto(fd, p.query.data(), p.query.size(), 0, reinterpret_cast<sockaddr*>(&to.sa), to.len) >= 0) {
+            if (::sendto(fd, p.query.data(), p.query.size(), 0, to.get(), to.len) >= 0) {
                 p.deadline = Clock::now() + kTry;
                 return true;
             }
@@ -245,7 +210,7 @@ private:
 
     void reply(const std::vector<uint8_t>& msg, int udp_fd, const Peer& peer, int tcp_fd) {
         if (tcp_fd < 0) {
-            (void)::sendto(udp_fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&peer.sa), peer.len);
+            (void)::sendto(udp_fd, msg.data(), msg.size(), 0, peer.get(), peer.len);
             return;
         }
         std::vector<uint8_t> framed{static_cast<uint8_t>(msg.size() >> 8), static_cast<uint8_t>(msg.size())};
@@ -260,8 +225,8 @@ private:
         uint8_t buf[4096];
         for (int i = 0; i < 64; ++i) {
             Peer from;
-            from.len = sizeof from.sa;
-            ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from.sa), &from.len);
+            from.len = sizeof from.ss;
+            ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, from.get(), &from.len);
             if (n <= 0) return;
             f(std::span<uint8_t>{buf, static_cast<size_t>(n)}, from);
         }
@@ -330,8 +295,8 @@ private:
         if (it->in.size() < 2 + len || it->waiting) return;
         it->waiting = true;
         Peer peer;
-        peer.len = sizeof peer.sa;
-        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer.sa), &peer.len);
+        peer.len = sizeof peer.ss;
+        ::getpeername(fd, peer.get(), &peer.len);
         std::vector<uint8_t> msg(it->in.begin() + 2, it->in.begin() + 2 + static_cast<long>(len));
         handle(msg, peer.ip(), -1, peer, fd);
     }

@@ -55,9 +55,9 @@ TEST(NetAddr, AddressesMacsAndReverseNames) {
     EXPECT_TRUE(ip("::").is_unspecified());
     EXPECT_FALSE(IpAddr::parse("1.2.3"));
     EXPECT_FALSE(IpAddr::parse("1.2.3.4.5"));
-    EXPECT_EQ(ip("10.2.3.4").reverse_name(), "4.3.2.10.in-addr.arpa");
-    EXPECT_EQ(ip("fd00::1").reverse_name(),
-              "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
+    EXPECT_EQ(ip_of(sockaddr_of(ip("10.2.3.4"), 53).ss).str(), "10.2.3.4");
+    EXPECT_EQ(port_of(sockaddr_of(ip("fd00::1"), 5353).ss), 5353);
+    EXPECT_EQ(ip_of(sockaddr_of(ip("::ffff:10.2.3.4"), 53).ss).str(), "10.2.3.4");  // v4-mapped
     EXPECT_EQ(mac_str(*parse_mac("02:42:AC:11:00:02")), "02:42:ac:11:00:02");
     EXPECT_FALSE(parse_mac("01:00:00:00:00:00"));  // multicast
     EXPECT_FALSE(parse_mac("02:42:ac:11:00"));
@@ -178,7 +178,8 @@ TEST(NetDns, MalformedMessagesAreNotQueries) {
 
 TEST(NetDns, PtrNamesAndResolvConf) {
     EXPECT_EQ(dns::ptr_address("4.3.2.10.in-addr.arpa")->str(), "10.2.3.4");
-    EXPECT_EQ(dns::ptr_address(ip("fd00::1").reverse_name())->str(), "fd00::1");
+    EXPECT_EQ(dns::ptr_address("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa")->str(),
+              "fd00::1");
     EXPECT_FALSE(dns::ptr_address("300.3.2.10.in-addr.arpa"));
     EXPECT_FALSE(dns::ptr_address("3.2.10.in-addr.arpa"));
     EXPECT_FALSE(dns::ptr_address("example.com"));
