@@ -165,8 +165,14 @@ Status Engine::cleanup(const std::string& id) const {
     std::string rootfs = dir(id) + "/rootfs";
     if (umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
         return sys_error("unmount `" + rootfs + "`");
+    // (the monitor may be writing the exit record meanwhile: an entry that
+    // comes or goes during the walk is retried)
     std::error_code ec;
-    std::filesystem::remove_all(dir(id), ec);
+    for (int i = 0; i < 5; ++i) {
+        ec.clear();
+        std::filesystem::remove_all(dir(id), ec);
+        if (!ec || (ec != std::errc::no_such_file_or_directory && ec != std::errc::directory_not_empty)) break;
+    }
     if (ec) return error("remove `" + dir(id) + "`: " + ec.message());
     return {};
 }
