@@ -11,7 +11,7 @@ std::string errno_name(int e) {
 }
 
 std::string Error::what() const {
-    if (err == 0) return msg;
+    if (err <= 0) return msg;  // (negative: a mark of the caller's, e.g. registry::kTransient)
     std::string out = msg;
     out += ": ";
     out += errno_name(err);

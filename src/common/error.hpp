@@ -11,7 +11,7 @@
 namespace hako {
 
 struct Error {
-    int err = 0;       // errno, or 0 when the error is not a failed syscall
+    int err = 0;       // errno, or 0 when the error is not a failed syscall (< 0: a mark, not shown)
     std::string msg;   // outermost context first: "mount `/proc` on `/r/proc`"
 
     // "msg: EPERM (Operation not permitted)"

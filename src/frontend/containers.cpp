@@ -67,7 +67,7 @@ Engine::Engine(std::string root, std::string runroot)
 Result<image::Image> Engine::resolve_image(const std::string& ref) {
     auto img = images_.find(ref);
     if (img) return img;
-    if (image::normalize_name(ref) == "busybox:latest") return images_.builtin_busybox();
+    if (image::normalize_name(ref) == "docker.io/library/busybox:latest") return images_.builtin_busybox();
     return img;
 }
 
@@ -198,7 +198,7 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         return JoinTarget{v.record.id, dir(v.record.id), v.pid};
     };
     auto plan = HAKO_TRY(nets_.plan(nreq, rec.id, dir(rec.id), join, img.config.exposed_ports));
-    rec.image = img.names.empty() ? img.id.substr(0, 12) : img.names[0];
+    rec.image = img.names.empty() ? img.id.substr(0, 12) : image::display_name(img.names[0]);
     rec.image_id = img.id;
     rec.created = now_rfc3339();
     rec.rm = o.rm;

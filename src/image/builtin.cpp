@@ -78,7 +78,7 @@ Result<Image> Store::builtin_busybox() {
     }
     Image img;
     img.layers = {digest};
-    img.names = {"busybox:latest"};
+    img.names = {"docker.io/library/busybox:latest"};
     img.config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
     img.config.cmd = {"sh"};
     struct stat st{};

@@ -18,11 +18,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "sys/fd.hpp"
 
 namespace hako::image {
 
@@ -32,17 +35,34 @@ struct Config {
     std::vector<std::string> exposed_ports;  // "80/tcp" (the keys of ExposedPorts)
 };
 
+// A layer as a registry stored it (compressed): what a push may reuse.
+struct BlobRef {
+    std::string digest;      // "sha256:…"
+    int64_t size = 0;
+    std::string media_type;
+    std::string source;      // "registry/repository" it came from
+};
+
 struct Image {
-    std::string id;                   // sha256 hex of the image's config JSON
-    std::vector<std::string> names;   // "busybox:latest"
-    std::vector<std::string> layers;  // sha256 hex, bottom first
+    std::string id;                   // sha256 hex: of the config blob (pulled), or of config+layers
+    std::vector<std::string> names;   // canonical: "docker.io/library/busybox:latest"
+    std::vector<std::string> repo_digests;  // "docker.io/library/busybox@sha256:…" (pulled)
+    std::vector<std::string> layers;  // diff ids, sha256 hex, bottom first
+    std::vector<uint64_t> layer_sizes;  // bytes unpacked, per layer (when known)
+    std::vector<BlobRef> blobs;       // per layer, as pulled (empty otherwise)
     Config config;
     std::string created;              // RFC 3339
     uint64_t size = 0;                // bytes unpacked
+    std::string architecture, os, variant;
+    std::string config_digest;        // "sha256:…" of config_json (pulled: the image id)
+    std::string manifest_digest, manifest_media_type;  // as pulled
 };
 
-// "busybox" -> "busybox:latest"; a name with a tag or digest stays.
+// A reference in canonical form: "busybox" -> "docker.io/library/busybox:latest";
+// text that is not a reference stays as it is.
 std::string normalize_name(const std::string& name);
+// For people: "docker.io/library/busybox:latest" -> "busybox:latest".
+std::string display_name(const std::string& canonical);
 
 // Progress of a long read: bytes so far (called now and then).
 using Progress = std::function<void(uint64_t bytes)>;
@@ -50,6 +70,12 @@ using Progress = std::function<void(uint64_t bytes)>;
 class Store {
 public:
     explicit Store(std::string root);
+    // Layers just added: their unpacked sizes.
+    [[nodiscard]] uint64_t added_size(const std::string& diff) const {
+        std::lock_guard lock(mu_);
+        auto it = sizes_.find(diff);
+        return it == sizes_.end() ? 0 : it->second;
+    }
     [[nodiscard]] const std::string& root() const { return root_; }
     [[nodiscard]] std::string layer_dir(const std::string& digest) const;
 
@@ -81,6 +107,17 @@ public:
     Result<std::string> add_layer(int fd, const Progress& progress, const Expect& expect = {});
     // Layers that no image names (removed by remove()).
     Status prune_layers();
+    // Small blobs kept for an image (its config and manifest, as pulled):
+    // <root>/blobs/sha256/<hex>.
+    Status put_blob(const std::string& digest, std::string_view content) const;
+    Result<std::string> get_blob(const std::string& digest) const;
+    // Whether layer `diff` (hex) is in the store.
+    [[nodiscard]] bool has_layer(const std::string& diff) const;
+    // An exclusive lock on fetching layer `diff` (held while the fd lives):
+    // concurrent pulls of a shared layer fetch it once.
+    Result<UniqueFd> lock_layer(const std::string& diff) const;
+    // The unpacked size of layer `diff` as some image records it (0 if none).
+    [[nodiscard]] uint64_t known_layer_size(const std::string& diff) const;
 
 private:
     void clean_stale_tmp() const;
@@ -90,6 +127,7 @@ private:
     Status commit_layer(const std::string& tmp, const std::string& digest) const;
     std::string root_;
     std::map<std::string, uint64_t> sizes_;  // of the layers added by this Store
+    mutable std::mutex mu_;                  // (layers are added from several threads)
 };
 
 }  // namespace hako::image

@@ -103,7 +103,8 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
             std::string digest =
                 HAKO_TRY_CTX(add_layer(lfd.get(), {}, e.expect[i]), "layer `" + f.substr(tmp.size() + 1) + "`");
             img.layers.push_back(digest);
-            img.size += sizes_[digest];
+            img.layer_sizes.push_back(added_size(digest));
+            img.size += img.layer_sizes.back();
         }
         if (e.config.is_object() && e.config.contains("config")) img.config = config_from_json(e.config["config"]);
         for (auto& n : e.names) img.names.push_back(normalize_name(n));

@@ -12,6 +12,8 @@
 #include "image/json.hpp"
 #include "image/layer.hpp"
 #include "common/strings.hpp"
+#include "registry/reference.hpp"
+#include <sys/file.h>
 #include "sys/syscalls.hpp"
 
 namespace hako::image {
@@ -20,8 +22,21 @@ namespace {
 using json = nlohmann::json;
 
 json to_json(const Image& img) {
-    return {{"id", img.id},           {"names", img.names}, {"layers", img.layers},
-            {"created", img.created}, {"size", img.size},   {"config", config_to_json(img.config)}};
+    json j{{"id", img.id},           {"names", img.names}, {"layers", img.layers},
+           {"created", img.created}, {"size", img.size},   {"config", config_to_json(img.config)}};
+    if (!img.repo_digests.empty()) j["repoDigests"] = img.repo_digests;
+    if (!img.layer_sizes.empty()) j["layerSizes"] = img.layer_sizes;
+    if (!img.blobs.empty()) {
+        json b = json::array();
+        for (const auto& r : img.blobs)
+            b.push_back({{"digest", r.digest}, {"size", r.size}, {"mediaType", r.media_type}, {"source", r.source}});
+        j["blobs"] = b;
+    }
+    for (auto [k, v] : {std::pair{"architecture", &img.architecture}, {"os", &img.os}, {"variant", &img.variant},
+                        {"configDigest", &img.config_digest}, {"manifestDigest", &img.manifest_digest},
+                        {"manifestMediaType", &img.manifest_media_type}})
+        if (!v->empty()) j[k] = *v;
+    return j;
 }
 
 Result<Image> from_json(const std::string& text, const std::string& path) {
@@ -34,6 +49,21 @@ Result<Image> from_json(const std::string& text, const std::string& path) {
     img.created = j.value("created", "");
     img.size = j.value("size", uint64_t{0});
     if (j.contains("config")) img.config = config_from_json(j["config"]);
+    img.repo_digests = string_list(j, "repoDigests");
+    if (j.contains("layerSizes") && j["layerSizes"].is_array())
+        for (const auto& v : j["layerSizes"])
+            if (v.is_number_unsigned()) img.layer_sizes.push_back(v.get<uint64_t>());
+    if (j.contains("blobs") && j["blobs"].is_array())
+        for (const auto& b : j["blobs"])
+            if (b.is_object())
+                img.blobs.push_back({b.value("digest", ""), b.value("size", int64_t{0}), b.value("mediaType", ""),
+                                     b.value("source", "")});
+    img.architecture = j.value("architecture", "");
+    img.os = j.value("os", "");
+    img.variant = j.value("variant", "");
+    img.config_digest = j.value("configDigest", "");
+    img.manifest_digest = j.value("manifestDigest", "");
+    img.manifest_media_type = j.value("manifestMediaType", "");
     return img;
 }
 
@@ -74,21 +104,27 @@ Config config_from_json(const json& obj) {
 }
 
 json inspect_json(const Image& img) {
+    json tags = json::array(), digests = json::array(), layers = json::array();
+    for (const auto& n : img.names) tags.push_back(display_name(n));
+    for (const auto& d : img.repo_digests) digests.push_back(display_name(d));
+    for (const auto& l : img.layers) layers.push_back("sha256:" + l);
     return {{"Id", "sha256:" + img.id},
-            {"RepoTags", img.names},
+            {"RepoTags", tags},
+            {"RepoDigests", digests},
             {"Created", img.created},
             {"Size", img.size},
-            {"RootFS", {{"Type", "layers"}, {"Layers", img.layers}}},
+            {"Architecture", img.architecture.empty() ? "amd64" : img.architecture},
+            {"Os", img.os.empty() ? "linux" : img.os},
+            {"RootFS", {{"Type", "layers"}, {"Layers", layers}}},
             {"Config", config_to_json(img.config)}};
 }
 
 std::string normalize_name(const std::string& name) {
-    auto slash = name.rfind('/');
-    auto colon = name.rfind(':');
-    if (name.find('@') != std::string::npos) return name;
-    if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return name + ":latest";
-    return name;
+    auto r = registry::parse_reference(name);
+    return r ? r->str() : name;
 }
+
+std::string display_name(const std::string& canonical) { return registry::familiar(canonical); }
 
 Store::Store(std::string root) : root_(std::move(root)) {}
 
@@ -149,6 +185,7 @@ Result<std::string> Store::add_layer(int fd, const Progress& progress, const Exp
     }
     HAKO_TRY(commit_layer(tmp, unpacked->digest));
     // (its size rides along in the name map of the image that adds it)
+    std::lock_guard lock(mu_);
     sizes_[unpacked->digest] = unpacked->size;
     return unpacked->digest;
 }
@@ -157,7 +194,7 @@ Status Store::save(Image& img, bool keep_names) {
     if (img.created.empty()) img.created = now_rfc3339();
     json cfg = to_json(img)["config"];
     json key{{"config", cfg}, {"layers", img.layers}};
-    img.id = sha256_hex(key.dump());
+    img.id = img.config_digest.rfind("sha256:", 0) == 0 ? img.config_digest.substr(7) : sha256_hex(key.dump());
     // A name belongs to one image: take it from any other.
     auto all = HAKO_TRY(list());
     for (auto& other : all) {
@@ -182,9 +219,10 @@ Result<Image> Store::import_tarball(int fd, const std::string& name, const Progr
     std::string digest = HAKO_TRY(add_layer(fd, progress));
     Image img;
     img.layers = {digest};
-    img.size = sizes_[digest];
+    img.size = added_size(digest);
+    img.layer_sizes = {img.size};
     img.config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
-    if (!name.empty()) img.names = {normalize_name(name)};
+    if (!name.empty()) img.names = {HAKO_TRY(registry::parse_reference(name)).str()};
     HAKO_TRY(save(img));
     return img;
 }
@@ -218,7 +256,11 @@ Result<Image> Store::find(const std::string& ref) const {
     std::string full = normalize_name(ref);
     for (const auto& img : all)
         for (const auto& n : img.names)
-            if (n == full || n == ref) return img;
+            if (n == full || n == ref || normalize_name(n) == full) return img;
+    if (auto r = registry::parse_reference(ref, false); r && !r->digest.empty())
+        for (const auto& img : all)
+            for (const auto& d : img.repo_digests)
+                if (d == r->name() + "@" + r->digest) return img;
     std::string id = ref.rfind("sha256:", 0) == 0 ? ref.substr(7) : ref;
     const Image* match = nullptr;
     if (id.size() >= 4)
@@ -247,8 +289,56 @@ Status Store::prune_layers() {
     for (const auto& n : unused) {
         std::error_code ec;
         std::filesystem::remove_all(layer_dir(n), ec);
+        std::filesystem::remove(root_ + "/layers/.locks/" + n, ec);
+    }
+    // Configs and manifests no image points at.
+    std::vector<std::string> blobs_used;
+    for (const auto& img : all)
+        for (const auto* dg : {&img.config_digest, &img.manifest_digest})
+            if (dg->size() == 71) blobs_used.push_back(dg->substr(7));
+    if (DIR* b = opendir((root_ + "/blobs/sha256").c_str())) {
+        std::vector<std::string> gone;
+        while (dirent* e = readdir(b)) {
+            std::string n = e->d_name;
+            if (n[0] != '.' && std::find(blobs_used.begin(), blobs_used.end(), n) == blobs_used.end()) gone.push_back(n);
+        }
+        closedir(b);
+        for (const auto& n : gone) unlink((root_ + "/blobs/sha256/" + n).c_str());
     }
     return {};
+}
+
+Status Store::put_blob(const std::string& digest, std::string_view content) const {
+    if (digest.rfind("sha256:", 0) != 0 || digest.size() != 71) return error("blob `" + digest + "`: not a sha256 digest");
+    HAKO_TRY(sys::mkdir_all(root_ + "/blobs/sha256", 0700));
+    return sys::write_file_atomic(AT_FDCWD, root_ + "/blobs/sha256/" + digest.substr(7), content);
+}
+
+Result<std::string> Store::get_blob(const std::string& digest) const {
+    if (digest.rfind("sha256:", 0) != 0 || digest.size() != 71) return error("blob `" + digest + "`: not a sha256 digest");
+    return sys::read_file(root_ + "/blobs/sha256/" + digest.substr(7));
+}
+
+bool Store::has_layer(const std::string& diff) const { return sys::path_exists(layer_dir(diff)); }
+
+Result<UniqueFd> Store::lock_layer(const std::string& diff) const {
+    HAKO_TRY(sys::mkdir_all(root_ + "/layers/.locks", 0700));
+    std::string path = root_ + "/layers/.locks/" + diff;
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return sys_error("open `" + path + "`");
+    while (flock(fd.get(), LOCK_EX) < 0)
+        if (errno != EINTR) return sys_error("lock `" + path + "`");
+    return fd;
+}
+
+uint64_t Store::known_layer_size(const std::string& diff) const {
+    if (uint64_t s = added_size(diff)) return s;
+    auto all = list();
+    if (!all) return 0;
+    for (const auto& img : *all)
+        for (size_t i = 0; i < img.layers.size() && i < img.layer_sizes.size(); ++i)
+            if (img.layers[i] == diff) return img.layer_sizes[i];
+    return 0;
 }
 
 Status Store::remove(const Image& img) {

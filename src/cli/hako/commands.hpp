@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "frontend/engine.hpp"
+#include "frontend/pull.hpp"
 
 namespace hako::cli {
 
@@ -33,6 +34,9 @@ void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);     
 void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action);                 // run.cpp
 void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);  // containers.cpp
 void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);    // network.cpp
+void add_registry_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);   // registry.cpp
+// --tls-verify, --creds, --authfile, --cert-dir, --retry, --retry-delay, --timeout
+void add_registry_flags(CLI::App* sub, frontend::RegistryFlags& f);              // registry.cpp
 // run's (and later create's) networking flags into `r`.
 void add_network_flags(CLI::App* sub, frontend::NetRequest& r);                 // network.cpp
 // ps's PORTS ("0.0.0.0:8080->80/tcp, ..."), inspect's NetworkSettings.

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     cli::add_container_commands(app, g, action);
     cli::add_image_commands(app, g, action);
     cli::add_network_commands(app, g, action);
+    cli::add_registry_commands(app, g, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
