@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
+#include "frontend/pull.hpp"
 #include "process/exec_stub.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
@@ -69,6 +70,19 @@ Result<image::Image> Engine::resolve_image(const std::string& ref) {
     if (img) return img;
     if (image::normalize_name(ref) == "docker.io/library/busybox:latest") return images_.builtin_busybox();
     return img;
+}
+
+Result<image::Image> Engine::image_for(const RunOptions& o) {
+    if (o.pull != "missing" && o.pull != "always" && o.pull != "never")
+        return error("--pull `" + o.pull + "`: expected missing, always or never");
+    if (o.pull != "always") {
+        auto img = resolve_image(o.image);
+        if (img || o.pull == "never") return img;
+    }
+    PullOptions p;
+    p.ref = o.image;
+    p.platform = o.platform;
+    return pull(images_, p);
 }
 
 std::string Engine::log_path(const std::string& id) const { return dir(id) + "/log"; }
@@ -179,7 +193,7 @@ Status Engine::cleanup(const std::string& id) const {
 
 Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
     if (o.detach && o.tty) return error("-t with -d: a detached container's terminal needs attach, which hako has not yet");
-    auto img = HAKO_TRY(resolve_image(o.image));
+    auto img = HAKO_TRY(image_for(o));
     if (!o.name.empty()) {
         auto all = HAKO_TRY(list(true));  // (names only: "c45" may be an id's prefix too)
         for (const auto& v : all)

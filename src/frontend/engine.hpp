@@ -55,6 +55,8 @@ struct RunOptions {
     NetRequest net;                          // --network, -p, --dns...
     std::optional<std::string> entrypoint;
     bool init = false;  // --init: hako-init as PID 1 (reaps, forwards signals)
+    std::string pull = "missing";  // --pull: missing | always | never
+    std::string platform;          // --platform (for a pull)
 };
 
 struct Record {
@@ -83,6 +85,8 @@ public:
 
     // An image by reference; `busybox` is made on first use.
     Result<image::Image> resolve_image(const std::string& ref);
+    // The image a container is made from, pulled as --pull says.
+    Result<image::Image> image_for(const RunOptions& o);
 
     // Foreground: the container's exit status. Detached: 0 with *id set once
     // the container runs. An error that kept the command from running maps

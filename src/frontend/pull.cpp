@@ -12,6 +12,7 @@
 #include <atomic>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <thread>
 
 #include "common/log.hpp"
@@ -155,7 +156,8 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
     size_t n = manifest.layers.size();
     std::vector<size_t> lines(n);
     for (size_t i = 0; i < n; ++i) lines[i] = board.add(manifest.layers[i].digest, uint64_t(manifest.layers[i].size));
-    std::vector<std::optional<Error>> errors(n);
+    std::optional<Error> first_error;  // (the others are cancellations it caused)
+    std::mutex error_mu;
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     auto fetch = [&](size_t i) -> Status {
@@ -203,7 +205,8 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
             if (failed.load()) return;
             auto st = fetch(i);
             if (!st) {
-                errors[i] = std::move(st).error().context(fmt::format("layer {}", manifest.layers[i].digest));
+                std::lock_guard lock(error_mu);
+                if (!first_error) first_error = std::move(st).error().context(fmt::format("layer {}", manifest.layers[i].digest));
                 failed = true;
             }
         }
@@ -213,8 +216,7 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    for (auto& e : errors)
-        if (e) return std::unexpected(std::move(*e).context(what));
+    if (first_error) return std::unexpected(std::move(*first_error).context(what));
 
     // All there: the image.
     image::Image img;

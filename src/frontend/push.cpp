@@ -9,6 +9,7 @@
 #include <atomic>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <thread>
 
 #include "common/digest.hpp"
@@ -62,7 +63,8 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
         std::string diff;  // sha256 hex of the tar pushed
     };
     std::vector<Done> done(n);
-    std::vector<std::optional<Error>> errors(n);
+    std::optional<Error> first_error;  // (the others are cancellations it caused)
+    std::mutex error_mu;
     std::vector<size_t> lines(n);
     for (size_t i = 0; i < n; ++i) lines[i] = board.add(img.layers[i], 0, "Preparing");
     std::atomic<size_t> next{0};
@@ -108,7 +110,8 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
             if (failed.load()) return;
             auto st = one(i);
             if (!st) {
-                errors[i] = std::move(st).error().context(fmt::format("layer {}", img.layers[i].substr(0, 12)));
+                std::lock_guard lock(error_mu);
+                if (!first_error) first_error = std::move(st).error().context(fmt::format("layer {}", img.layers[i].substr(0, 12)));
                 failed = true;
             }
         }
@@ -118,26 +121,13 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    for (auto& e : errors)
-        if (e) return std::unexpected(std::move(*e).context(what));
+    if (first_error) return std::unexpected(std::move(*first_error).context(what));
 
     // The config: as pulled when every layer is the one it names; else made anew.
-    bool same = true;
-    for (size_t i = 0; i < n; ++i) same = same && done[i].diff == img.layers[i];
-    std::string config;
-    if (same && !img.config_digest.empty())
-        if (auto c = store.get_blob(img.config_digest)) config = *c;
-    if (config.empty()) {
-        json diff_ids = json::array();
-        for (const auto& d : done) diff_ids.push_back("sha256:" + d.diff);
-        json c = {{"architecture", img.architecture.empty() ? registry::host_platform().architecture : img.architecture},
-                  {"os", img.os.empty() ? "linux" : img.os},
-                  {"config", image::config_to_json(img.config)},
-                  {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
-        if (!img.created.empty()) c["created"] = img.created;
-        if (!img.variant.empty()) c["variant"] = img.variant;
-        config = c.dump();
-    }
+    std::vector<std::string> diff_ids;
+    for (const auto& d : done) diff_ids.push_back(d.diff);
+    bool same = diff_ids == img.layers;
+    std::string config = store.config_for(img, diff_ids);
     std::string config_digest = "sha256:" + sha256_hex(config);
     if (!HAKO_TRY_CTX(repo.has_blob(config_digest), what)) {
         auto fd = HAKO_TRY(temp_file(tmpdir));

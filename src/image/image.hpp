@@ -64,6 +64,8 @@ std::string normalize_name(const std::string& name);
 // For people: "docker.io/library/busybox:latest" -> "busybox:latest".
 std::string display_name(const std::string& canonical);
 
+enum class ArchiveFormat { Docker, Oci };
+
 // Progress of a long read: bytes so far (called now and then).
 using Progress = std::function<void(uint64_t bytes)>;
 
@@ -84,6 +86,13 @@ public:
     Result<Image> import_tarball(int fd, const std::string& name, const Progress& progress = {});
     // `docker save` / `podman save` archives and OCI image layouts (tar).
     Result<std::vector<Image>> load_archive(int fd, const Progress& progress = {});
+
+    // `docker save` (manifest.json, RepoTags) or an OCI layout, as a tar to
+    // `path` ("-": stdout); layers exported uncompressed (docker) or gzip (OCI).
+    Status save_archive(const std::vector<Image>& imgs, const std::string& path, ArchiveFormat f) const;
+    // The config JSON an image is pushed or saved with, for these diff ids
+    // (hex): as pulled when they are the image's own, else made anew.
+    [[nodiscard]] std::string config_for(const Image& img, const std::vector<std::string>& diff_ids) const;
 
     // By name (busybox, busybox:latest) or id (or an unambiguous id prefix).
     Result<Image> find(const std::string& ref) const;

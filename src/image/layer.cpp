@@ -102,22 +102,42 @@ Status whiteout(const std::string& dir, const std::string& rel_parent, const std
 
 }  // namespace
 
-Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress) {
+namespace {
+Result<Unpacked> unpack(Reader* r, int fd, const std::string& dir);
+}  // namespace
+
+Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress, std::string* blob_on_error) {
     auto r = std::make_unique<Reader>();
     r->fd = fd;
     r->progress = &progress;
+    auto res = unpack(r.get(), fd, dir);
+    if (!res && blob_on_error) {  // the digest of the whole stream: a corrupt blob is named as such
+        for (;;) {
+            ssize_t n = ::read(fd, r->buf, sizeof r->buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            r->blob.update(r->buf, static_cast<size_t>(n));
+        }
+        *blob_on_error = r->blob.hex();
+    }
+    return res;
+}
+
+namespace {
+Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
+    auto* r = rp;
     std::unique_ptr<archive, ArchiveFree> raw(archive_read_new());
     archive_read_support_filter_all(raw.get());
     archive_read_support_format_raw(raw.get());
     archive_entry* e = nullptr;
-    if (archive_read_open(raw.get(), r.get(), nullptr, read_raw, nullptr) != ARCHIVE_OK ||
+    if (archive_read_open(raw.get(), r, nullptr, read_raw, nullptr) != ARCHIVE_OK ||
         archive_read_next_header(raw.get(), &e) != ARCHIVE_OK)
         return error(std::string("read: ") + archive_error_string(raw.get()));
     r->stage1 = raw.get();
     std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
-    if (archive_read_open(in.get(), r.get(), nullptr, read_tar, nullptr) != ARCHIVE_OK)
+    if (archive_read_open(in.get(), r, nullptr, read_tar, nullptr) != ARCHIVE_OK)
         return error(std::string("not a tar archive: ") + archive_error_string(in.get()));
     std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
@@ -177,5 +197,6 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
     result.blob_digest = r->blob.hex();
     return result;
 }
+}  // namespace
 
 }  // namespace hako::image

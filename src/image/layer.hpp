@@ -17,7 +17,9 @@ struct Unpacked {
     uint64_t size = 0;        // bytes of file data
 };
 // Unpack the tar stream on `fd` (any compression libarchive knows) into
-// the existing, empty directory `dir`.
-Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress);
+// the existing, empty directory `dir`. On failure, `blob_on_error` (when
+// given) gets the digest of the whole stream (the rest read and hashed).
+Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress,
+                              std::string* blob_on_error = nullptr);
 
 }  // namespace hako::image

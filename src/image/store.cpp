@@ -171,12 +171,15 @@ Status Store::commit_layer(const std::string& tmp, const std::string& digest) co
 
 Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
     std::string tmp = HAKO_TRY(scratch_dir());
-    auto unpacked = unpack_layer(fd, tmp, progress);
+    std::string blob_got;
+    auto unpacked = unpack_layer(fd, tmp, progress, expect.blob.empty() ? nullptr : &blob_got);
     auto verify = [&](const std::string& want, const std::string& got, const char* what) -> Status {
         if (want.empty() || want == got) return {};
         return error(std::string("sha256 mismatch (") + what + "): expected " + want + ", got " + got);
     };
-    Status ok = unpacked ? verify(expect.blob, unpacked->blob_digest, "blob") : Status(std::unexpected(unpacked.error()));
+    Status ok = unpacked               ? verify(expect.blob, unpacked->blob_digest, "blob")
+                : blob_got != expect.blob ? verify(expect.blob, blob_got, "blob")  // (the cause of a bad stream)
+                                          : Status(std::unexpected(unpacked.error()));
     if (ok) ok = verify(expect.diff, unpacked->digest, "diff id");
     if (!ok) {
         std::error_code ec;

@@ -11,6 +11,7 @@
 
 #include "common/digest.hpp"
 #include "common/log.hpp"
+#include "registry/manifest.hpp"
 
 namespace hako::registry {
 namespace {
@@ -76,7 +77,8 @@ std::string describe_failure(const Response& r, const std::string& what) {
     if (codes.find("NAME_UNKNOWN") != std::string::npos) return fmt::format("{}: repository not found ({})", what, detail);
     if (codes.find("BLOB_UNKNOWN") != std::string::npos) return fmt::format("{}: blob unknown ({})", what, detail);
     if (r.status == 401 || codes.find("UNAUTHORIZED") != std::string::npos)
-        return fmt::format("{}: authentication required ({}; hako login, or --creds)", what, detail);
+        return fmt::format("{}: authentication required{} (hako login, or --creds)", what,
+                           msgs == "authentication required" || msgs.empty() ? "" : ": " + msgs);
     if (r.status == 403 || codes.find("DENIED") != std::string::npos)
         return fmt::format("{}: access denied ({})", what, detail);
     if (r.status == 404) return fmt::format("{}: not found ({})", what, detail);
@@ -281,6 +283,13 @@ Result<Response> Repository::call(Request req, const std::string& want_scope, co
             if (!auth.empty()) continue;
             return resp;
         }
+        if (resp->status == 401 && auth_retried && shared_->creds && !shared_->creds->empty() &&
+            shared_->challenge->scheme == "basic")
+            return error(fmt::format("registry `{}`: the credentials of `{}` are refused (wrong user name or password)",
+                                     shared_->registry, shared_->creds->username));
+        if (resp->status == 401 && auth_retried && shared_->creds && !shared_->creds->empty())
+            return error(fmt::format("{} {}: access denied: the credentials of `{}` do not grant `{}`", r.method,
+                                     r.url.target, shared_->creds->username, scope_now));
         if (retryable_status(resp->status) && attempt < shared_->opts.retries) {
             auto wait = retry_after(*resp, delay);
             log::debug("{} {}: {}; again in {} ms", r.method, r.url.str(), resp->status, wait.count());
@@ -305,9 +314,7 @@ Result<Repository::Fetched> Repository::manifest(const std::string& ref, bool pu
     HAKO_TRY(ping());  // (the scheme: https, or http where allowed)
     Request r;
     r.url = url("/v2/" + repo_ + "/manifests/" + ref);
-    r.headers.emplace_back("Accept", std::string(
-        "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
-        "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"));
+    r.headers.emplace_back("Accept", std::string(media::kAcceptAll));
     std::string what = fmt::format("manifest `{}` of `{}/{}`", ref, shared_->registry, repo_);
     auto resp = HAKO_TRY_CTX(call(r, scope(push_scope), {}, 4u << 20), what);
     if (resp.status != 200) return error(describe_failure(resp, what));

@@ -18,6 +18,9 @@ case $MODE in plain|tls|tls-htpasswd|token) ;; *) die "unknown mode '$MODE'" ;; 
 case $PORT in ''|*[!0-9]*) die "bad port '$PORT'" ;; esac
 [ "$PORT" -ge 1 ] && [ "$PORT" -le 65534 ] || die "port $PORT out of range"
 HERE=$(cd "$(dirname "$0")" && pwd)
+# distribution reads REGISTRY_* variables as configuration (REGISTRY_AUTH_FILE, a
+# client's, would become `auth: file`): none of the caller's reach it.
+for v in $(compgen -e | grep "^REGISTRY_" || true); do unset "$v"; done
 mkdir -p "$DIR/storage"
 DIR=$(cd "$DIR" && pwd)
 TPORT=$((PORT + 1))

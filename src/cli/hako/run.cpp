@@ -33,6 +33,9 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
         ->allow_extra_args(false);
     add_network_flags(sub, o->net);
     auto* ep = sub->add_option("--entrypoint", *entrypoint, "Overwrite the image's entrypoint");
+    sub->add_option("--pull", o->pull, "Pull the image: missing (default), always, never")
+        ->check(CLI::IsMember({"missing", "always", "never"}));
+    sub->add_option("--platform", o->platform, "os/arch[/variant] of an image pulled");
     sub->add_flag("--init", o->init, "Run an init (hako-init) as PID 1: it reaps zombies and forwards signals");
     sub->prefix_command();  // IMAGE, then the command's own words
     sub->callback([&g, &action, sub, o, entrypoint, ep] {
