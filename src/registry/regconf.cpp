@@ -52,10 +52,11 @@ const RegistryEntry* RegistriesConf::find(const std::string& name) const {
 }
 
 bool RegistriesConf::insecure(const std::string& registry) const {
+    auto host = [](const std::string& loc) { return loc.substr(0, loc.find('/')); };
     for (const auto& r : registries) {
-        if (r.location == registry || r.prefix == registry) return r.insecure;
+        if (host(r.location) == registry || r.prefix == registry) return r.insecure;
         for (const auto& m : r.mirrors)
-            if (m.location == registry || m.location.rfind(registry + "/", 0) == 0) return m.insecure;
+            if (host(m.location) == registry) return m.insecure;
     }
     const RegistryEntry* e = find(registry);
     return e && e->insecure;
