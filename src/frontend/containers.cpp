@@ -82,7 +82,9 @@ Result<image::Image> Engine::image_for(const RunOptions& o) {
     PullOptions p;
     p.ref = o.image;
     p.platform = o.platform;
-    return pull(images_, p);
+    auto img = pull(images_, p);
+    if (!img && o.pull == "missing") return std::unexpected(std::move(img).error().context("no image `" + o.image + "` here"));
+    return img;
 }
 
 std::string Engine::log_path(const std::string& id) const { return dir(id) + "/log"; }

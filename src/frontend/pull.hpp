@@ -40,6 +40,7 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o);
 struct PushOptions {
     std::string image, dest;  // dest "" = the image's own name
     std::string compression = "gzip";  // gzip | zstd
+    bool force_compression = false;    // compress every layer anew (no pulled blob reused)
     int max_parallel = 6;
     RegistryFlags reg;
 };

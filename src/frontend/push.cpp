@@ -73,7 +73,7 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
     auto one = [&](size_t i) -> Status {
         auto conn = repo.fork();
         // As pulled: the same compressed blob, if the registry has it or can mount it.
-        if (i < img.blobs.size() && !img.blobs[i].digest.empty() && comp == image::Compression::Gzip) {
+        if (i < img.blobs.size() && !img.blobs[i].digest.empty() && comp == image::Compression::Gzip && !o.force_compression) {
             const auto& b = img.blobs[i];
             bool there = HAKO_TRY(conn.has_blob(b.digest));
             auto slash = b.source.find('/');

@@ -47,7 +47,7 @@ TEST_F(Hako, BuiltinBusyboxAndExitCodes) {
     EXPECT_EQ(r.exit_code, 7) << r;
     auto nf = (*this)({"run", "--rm", "busybox", "no-such-command"});
     EXPECT_EQ(nf.exit_code, 127) << nf;
-    auto ni = (*this)({"run", "--rm", "no-such-image:1", "true"});
+    auto ni = (*this)({"run", "--rm", "--pull=never", "no-such-image:1", "true"});
     EXPECT_EQ(ni.exit_code, 125) << ni;
     EXPECT_TRUE(contains(ni.err, "no such image `no-such-image:1`")) << ni;
     auto bf = (*this)({"run", "--no-such-flag", "busybox", "true"});
