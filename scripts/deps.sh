@@ -6,7 +6,8 @@ PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-de
       nftables util-linux  # the network tests: nft to check for leftovers, nsenter/unshare for client machines
       qemu-system-x86 linux-image-amd64 cpio  # the cgroup v2 VM tests
       libboost-dev libtomlplusplus-dev zlib1g-dev  # registries: Boost.Beast/Asio, registries.conf (TOML), gzip
-      docker-registry skopeo apache2-utils python3 openssl curl zstd)  # the registry tests' servers and reference client
+      docker-registry skopeo apache2-utils python3 openssl curl zstd  # the registry tests' servers and reference client
+      clang-16 libclang-rt-16-dev)  # fuzzing (libFuzzer) in .ci/run
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")

@@ -41,6 +41,7 @@ struct PushOptions {
     std::string image, dest;  // dest "" = the image's own name
     std::string compression = "gzip";  // gzip | zstd
     bool force_compression = false;    // compress every layer anew (no pulled blob reused)
+    uint64_t chunk_size = 0;           // upload in PATCHes of this many bytes (0: one PUT)
     int max_parallel = 6;
     RegistryFlags reg;
 };

@@ -101,7 +101,7 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
             return {};
         }
         board.status(lines[i], "Uploading");
-        HAKO_TRY(conn.upload_blob(digest, fd.get(), ex.size, 0));
+        HAKO_TRY(conn.upload_blob(digest, fd.get(), ex.size, o.chunk_size));
         board.status(lines[i], "Pushed");
         return {};
     };

@@ -163,9 +163,10 @@ Result<std::string> base64_decode(std::string_view s) {
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
                             static_cast<int>(in.size()));
     if (n < 0) return error("invalid base64");
-    size_t len = static_cast<size_t>(n);
-    for (size_t k = in.size(); k > 0 && in[k - 1] == '='; --k) --len;  // (padding decodes to zeros)
-    out.resize(len);
+    size_t pad = 0;  // (padding decodes to zeros)
+    for (size_t k = in.size(); k > 0 && in[k - 1] == '='; --k) ++pad;
+    if (pad > 2 || pad > static_cast<size_t>(n)) return error("invalid base64");
+    out.resize(static_cast<size_t>(n) - pad);
     return out;
 }
 

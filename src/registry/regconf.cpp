@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -42,6 +43,52 @@ Result<bool> boolean(const toml::table& t, const char* key, const std::string& w
 
 std::string text(const toml::table& t, const char* key) { return t.get(key) ? t.get(key)->value_or<std::string>("") : ""; }
 
+// toml++ 3.3 reaches an "unreachable" branch (undefined behaviour) for some
+// non-ASCII characters (found by fuzzing): so non-ASCII is refused, but in
+// comments (blanked there). registries.conf's values are host names and
+// paths, ASCII all.
+Result<std::string> ascii_but_comments(std::string_view in, const std::string& origin) {
+    if (in.substr(0, 3) == "\xEF\xBB\xBF") in.remove_prefix(3);  // (a byte order mark)
+    std::string out(in);
+    enum { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral } st = Code;
+    size_t line = 1;
+    for (size_t i = 0; i < out.size(); ++i) {
+        char c = out[i];
+        auto at = [&](const char* t) { return out.compare(i, std::strlen(t), t) == 0; };
+        if (c == '\n') ++line;
+        if (st != Comment && static_cast<unsigned char>(c) >= 0x80)
+            return error(fmt::format("`{}` line {}: a non-ASCII character (only comments may have them)", origin, line));
+        switch (st) {
+        case Code:
+            if (c == '#') st = Comment;
+            else if (at("\"\"\"")) st = MultiBasic, i += 2;
+            else if (at("'''")) st = MultiLiteral, i += 2;
+            else if (c == '"') st = Basic;
+            else if (c == '\'') st = Literal;
+            break;
+        case Comment:
+            if (c == '\n') st = Code;
+            else if (static_cast<unsigned char>(c) >= 0x80) out[i] = ' ';
+            break;
+        case Basic:
+            if (c == '\\') ++i;
+            else if (c == '"' || c == '\n') st = Code;
+            break;
+        case Literal:
+            if (c == '\'' || c == '\n') st = Code;
+            break;
+        case MultiBasic:
+            if (c == '\\') ++i;
+            else if (at("\"\"\"")) st = Code, i += 2;
+            break;
+        case MultiLiteral:
+            if (at("'''")) st = Code, i += 2;
+            break;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 const RegistryEntry* RegistriesConf::find(const std::string& name) const {
@@ -63,9 +110,10 @@ bool RegistriesConf::insecure(const std::string& registry) const {
 }
 
 Result<RegistriesConf> parse_registries_conf(std::string_view content, const std::string& origin, RegistriesConf conf) {
+    std::string ascii = HAKO_TRY(ascii_but_comments(content, origin));
     toml::table t;
     try {
-        t = toml::parse(content, origin);
+        t = toml::parse(ascii, origin);
     } catch (const toml::parse_error& err) {
         return error(fmt::format("`{}` line {}: {}", origin, err.source().begin.line, err.description()));
     }

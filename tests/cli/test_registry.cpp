@@ -70,7 +70,10 @@ TEST_F(Registry, PullRunInspectPushAndSkopeoReadsItBack) {
     ok({"run", "--rm", "--network", "none", "busybox", "true"});
     for (std::string fmt_name : {"gzip", "zstd"}) {
         std::string dest = "127.0.0.1:5000/test/bb-" + fmt_name + ":1";
-        ok({"push", kPlain, "--compression-format", fmt_name, "busybox", dest});
+        // (zstd in chunks of 200 kB: POST, PATCHes following each Location, PUT)
+        std::vector<std::string> args{"push", kPlain, "--compression-format", fmt_name, "busybox", dest};
+        if (fmt_name == "zstd") args.insert(args.end(), {"--chunk-size", "200000"});
+        ok(args);
         TempDir out("skopeo-out");
         auto cp = run_command({"skopeo", "copy", "-q", "--src-tls-verify=false", "docker://" + dest, "oci:" + out.path() + ":x"});
         ASSERT_TRUE(cp.ok()) << cp;
@@ -322,6 +325,26 @@ TEST_F(Registry, TwoPullsAtOnceFetchEachSharedLayerOnce) {
     for (size_t i = before; i < log_of(log).size(); ++i)
         EXPECT_FALSE(contains(log_of(log)[i]["path"].get<std::string>(), "/blobs/sha256:" ) &&
                      log_of(log)[i]["path"] != "/v2/test/multi/blobs/" + summary()["multi"]["config"].get<std::string>());
+}
+
+TEST_F(Registry, ProxiesAndNoProxy) {
+    std::string dir = start_registry("tls", 5010);
+    std::string certs = cert_dir(dir, 5010);
+    seed("single", "127.0.0.1:5010/test/single:latest", {"--dest-cert-dir", certs});
+    std::string plog = etc / "proxy.log";
+    Child proxy({"/usr/bin/python3", std::string(HAKO_SOURCE_DIR) + "/tests/registry/proxy.py", "--port", "3128", "--log", plog},
+                with_timeout(120s));
+    ASSERT_TRUE(wait_until([&] { return run_command({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3128"}).ok(); }, 10s));
+    setenv("HTTPS_PROXY", "http://127.0.0.1:3128", 1);
+    ok({"pull", "--cert-dir", certs, "-q", "127.0.0.1:5010/test/single"});
+    EXPECT_TRUE(contains(read_file(plog), R"({"method": "CONNECT", "target": "127.0.0.1:5010"})"));
+    size_t seen = lines(read_file(plog)).size();
+    ok({"rmi", "127.0.0.1:5010/test/single"});
+    setenv("NO_PROXY", "localhost,127.0.0.1", 1);
+    ok({"pull", "--cert-dir", certs, "-q", "127.0.0.1:5010/test/single"});
+    EXPECT_EQ(lines(read_file(plog)).size(), seen);  // (not through the proxy)
+    unsetenv("HTTPS_PROXY");
+    unsetenv("NO_PROXY");
 }
 
 TEST_F(Registry, SaveAndLoadBothFormats) {

@@ -84,6 +84,7 @@ void add_registry_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
         sub->add_option("--compression-format", o->compression, "gzip or zstd")->capture_default_str()
             ->check(CLI::IsMember({"gzip", "zstd"}));
         sub->add_flag("--force-compression", o->force_compression, "Compress every layer anew (reuse no pulled blob)");
+        sub->add_option("--chunk-size", o->chunk_size, "Upload layers in chunks of this many bytes (default: whole)");
         sub->add_flag("-q,--quiet", o->reg.quiet, "No progress");
         sub->add_option("--max-parallel", o->max_parallel, "Layers compressed and uploaded at once")->capture_default_str();
         add_registry_flags(sub, o->reg);
