@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "frontend/parallel.hpp"
 #include "frontend/progress.hpp"
 #include "image/json.hpp"
 #include "registry/manifest.hpp"
@@ -156,11 +157,7 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
     size_t n = manifest.layers.size();
     std::vector<size_t> lines(n);
     for (size_t i = 0; i < n; ++i) lines[i] = board.add(manifest.layers[i].digest, uint64_t(manifest.layers[i].size));
-    std::optional<Error> first_error;  // (the others are cancellations it caused)
-    std::mutex error_mu;
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    auto fetch = [&](size_t i) -> Status {
+    auto fetch = [&](size_t i, const std::atomic<bool>& failed) -> Status {
         const auto& desc = manifest.layers[i];
         std::string diff = info.diff_ids[i].substr(7);
         if (desc.digest.rfind("sha256:", 0) != 0) return error(fmt::format("layer {}: not a sha256 digest", desc.digest));
@@ -200,23 +197,9 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
         board.status(lines[i], "Pull complete");
         return {};
     };
-    auto worker = [&] {
-        for (size_t i; (i = next++) < n;) {
-            if (failed.load()) return;
-            auto st = fetch(i);
-            if (!st) {
-                std::lock_guard lock(error_mu);
-                if (!first_error) first_error = std::move(st).error().context(fmt::format("layer {}", manifest.layers[i].digest));
-                failed = true;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, o.max_parallel)));
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
-    if (first_error) return std::unexpected(std::move(*first_error).context(what));
+    HAKO_TRY_CTX(run_parallel(n, o.max_parallel, fetch,
+                              [&](size_t i) { return fmt::format("layer {}", manifest.layers[i].digest); }),
+                 what);
 
     // All there: the image.
     image::Image img;

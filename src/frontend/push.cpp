@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/digest.hpp"
+#include "frontend/parallel.hpp"
 #include "frontend/progress.hpp"
 #include "frontend/pull.hpp"
 #include "image/export.hpp"
@@ -63,14 +64,10 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
         std::string diff;  // sha256 hex of the tar pushed
     };
     std::vector<Done> done(n);
-    std::optional<Error> first_error;  // (the others are cancellations it caused)
-    std::mutex error_mu;
     std::vector<size_t> lines(n);
     for (size_t i = 0; i < n; ++i) lines[i] = board.add(img.layers[i], 0, "Preparing");
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
     std::string tmpdir = store.root() + "/layers";
-    auto one = [&](size_t i) -> Status {
+    auto one = [&](size_t i, const std::atomic<bool>&) -> Status {
         auto conn = repo.fork();
         // As pulled: the same compressed blob, if the registry has it or can mount it.
         if (i < img.blobs.size() && !img.blobs[i].digest.empty() && comp == image::Compression::Gzip && !o.force_compression) {
@@ -105,23 +102,8 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
         board.status(lines[i], "Pushed");
         return {};
     };
-    auto worker = [&] {
-        for (size_t i; (i = next++) < n;) {
-            if (failed.load()) return;
-            auto st = one(i);
-            if (!st) {
-                std::lock_guard lock(error_mu);
-                if (!first_error) first_error = std::move(st).error().context(fmt::format("layer {}", img.layers[i].substr(0, 12)));
-                failed = true;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, o.max_parallel)));
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
-    if (first_error) return std::unexpected(std::move(*first_error).context(what));
+    HAKO_TRY_CTX(run_parallel(n, o.max_parallel, one, [&](size_t i) { return fmt::format("layer {}", img.layers[i].substr(0, 12)); }),
+                 what);
 
     // The config: as pulled when every layer is the one it names; else made anew.
     std::vector<std::string> diff_ids;

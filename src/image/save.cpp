@@ -96,21 +96,13 @@ std::string Store::config_for(const Image& img, const std::vector<std::string>& 
 }
 
 Status Store::save_archive(const std::vector<Image>& imgs, const std::string& path, ArchiveFormat f) const {
+    // An anonymous file in the destination's directory, linked in when whole:
+    // a failure (or kill -9) leaves nothing behind.
     UniqueFd out;
-    std::string tmp;
-    if (path == "-") {
-        out = UniqueFd(dup(1));
-    } else {
-        tmp = path + ".tmp-" + std::to_string(getpid());
-        out = UniqueFd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (!out) return sys_error("create `" + tmp + "`");
-    }
-    struct Unlink {
-        std::string p;
-        ~Unlink() {
-            if (!p.empty()) unlink(p.c_str());
-        }
-    } unlink_tmp{tmp};
+    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    if (path == "-") out = UniqueFd(dup(1));
+    else out = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+    if (!out) return sys_error("create a file in `" + dir + "`");
     TarOut tar(out.get());
     bool oci = f == ArchiveFormat::Oci;
     Compression comp = oci ? Compression::Gzip : Compression::None;
@@ -172,10 +164,17 @@ Status Store::save_archive(const std::vector<Image>& imgs, const std::string& pa
         HAKO_TRY(tar.add("manifest.json", docker_manifest.dump()));
     }
     HAKO_TRY(tar.close());
-    if (!tmp.empty()) {
-        if (fsync(out.get()) < 0) return sys_error("fsync `" + tmp + "`");
-        if (rename(tmp.c_str(), path.c_str()) < 0) return sys_error("rename to `" + path + "`");
-        unlink_tmp.p.clear();
+    if (path != "-") {
+        if (fsync(out.get()) < 0) return sys_error("fsync `" + path + "`");
+        std::string tmp = path + ".tmp-" + std::to_string(getpid());
+        std::string proc = "/proc/self/fd/" + std::to_string(out.get());
+        unlink(tmp.c_str());
+        if (linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) < 0) return sys_error("link `" + tmp + "`");
+        if (rename(tmp.c_str(), path.c_str()) < 0) {
+            int e = errno;
+            unlink(tmp.c_str());
+            return sys_error("rename to `" + path + "`", e);
+        }
     }
     return {};
 }
