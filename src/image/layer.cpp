@@ -13,8 +13,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
+
+#ifdef HAKO_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "image/layer.hpp"
 #include "sys/syscalls.hpp"
@@ -23,43 +30,122 @@ namespace hako::image {
 namespace {
 
 // Stage 1 reads the fd (hashing the stream as stored: the blob digest) and
-// decompresses it (format "raw"); stage 2, the tar reader, reads stage 1's
-// output (hashing it: the diff id, the digest of the uncompressed tar).
+// decompresses it: gzip with ISA-L's igzip where hako is built with it (2-3x
+// zlib's speed: a pull's bottleneck), anything else with libarchive (format
+// "raw"); stage 2, the tar reader, reads stage 1's output (hashing it: the
+// diff id, the digest of the uncompressed tar).
 struct Reader {
     int fd;
     Sha256 blob, diff;
     uint64_t total = 0;
     const Progress* progress;
     archive* stage1 = nullptr;
+    size_t pending = 0;  // bytes read ahead into buf (to see the format), not yet decompressed
+#ifdef HAKO_HAVE_ISAL
+    std::unique_ptr<inflate_state> isal;
+    bool isal_done = false;
+#endif
+    std::string error;
     char buf[1 << 17];
     char out[1 << 17];
 };
 
-la_ssize_t read_raw(archive* a, void* ud, const void** out) {
-    auto* r = static_cast<Reader*>(ud);
+// One read of the fd into buf, hashed and counted: bytes, 0 at the end, -1.
+ssize_t fill(Reader* r) {
     ssize_t n;
     do {
         n = ::read(r->fd, r->buf, sizeof r->buf);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        archive_set_error(a, errno, "read");
+        r->error = std::string("read: ") + std::strerror(errno);
         return -1;
     }
     r->blob.update(r->buf, static_cast<size_t>(n));
     r->total += static_cast<uint64_t>(n);
     if (r->progress && *r->progress) (*r->progress)(r->total);
+    return n;
+}
+
+la_ssize_t read_raw(archive* a, void* ud, const void** out) {
+    auto* r = static_cast<Reader*>(ud);
+    ssize_t n = r->pending > 0 ? static_cast<ssize_t>(std::exchange(r->pending, 0)) : fill(r);
+    if (n < 0) {
+        archive_set_error(a, EIO, "%s", r->error.c_str());
+        return -1;
+    }
     *out = r->buf;
+    return n;
+}
+
+#ifdef HAKO_HAVE_ISAL
+// The next bytes of the gzip stream(s) decompressed into r->out; 0 at the end.
+la_ssize_t inflate_isal(Reader* r) {
+    auto& s = *r->isal;
+    for (;;) {
+        if (r->isal_done) return 0;
+        if (s.avail_in == 0) {
+            ssize_t n = r->pending > 0 ? static_cast<ssize_t>(std::exchange(r->pending, 0)) : fill(r);
+            if (n < 0) return -1;
+            if (n == 0) {
+                if (s.block_state != ISAL_BLOCK_FINISH) {
+                    r->error = "gzip: the stream ends early";
+                    return -1;
+                }
+                r->isal_done = true;
+                return 0;
+            }
+            s.next_in = reinterpret_cast<uint8_t*>(r->buf);
+            s.avail_in = static_cast<uint32_t>(n);
+        }
+        if (s.block_state == ISAL_BLOCK_FINISH) {  // a member ended: another follows, or trailing bytes
+            if (s.avail_in >= 2 && s.next_in[0] == 0x1f && s.next_in[1] == 0x8b) {
+                uint8_t* in = s.next_in;
+                uint32_t avail = s.avail_in;
+                isal_inflate_reset(&s);
+                s.crc_flag = ISAL_GZIP;
+                s.next_in = in;
+                s.avail_in = avail;
+            } else {
+                s.avail_in = 0;  // (ignored, as gzip -d does; hashed all the same)
+            }
+            continue;
+        }
+        s.next_out = reinterpret_cast<uint8_t*>(r->out);
+        s.avail_out = sizeof r->out;
+        int rc = isal_inflate(&s);
+        if (rc < 0) {
+            r->error = rc == ISAL_INCORRECT_CHECKSUM ? "gzip: CRC mismatch" : "gzip: invalid data (igzip " + std::to_string(rc) + ")";
+            return -1;
+        }
+        size_t produced = sizeof r->out - s.avail_out;
+        if (produced > 0) return static_cast<la_ssize_t>(produced);
+    }
+}
+#endif
+
+// Stage 1's next output into r->out (hashed as the diff id): bytes, 0, -1.
+la_ssize_t plain(Reader* r) {
+    la_ssize_t n;
+#ifdef HAKO_HAVE_ISAL
+    if (r->isal) {
+        n = inflate_isal(r);
+    } else
+#endif
+    {
+        n = archive_read_data(r->stage1, r->out, sizeof r->out);
+        if (n < 0) r->error = archive_error_string(r->stage1) ? archive_error_string(r->stage1) : "decompress";
+    }
+    if (n > 0) r->diff.update(r->out, static_cast<size_t>(n));
     return n;
 }
 
 la_ssize_t read_tar(archive* a, void* ud, const void** out) {
     auto* r = static_cast<Reader*>(ud);
-    la_ssize_t n = archive_read_data(r->stage1, r->out, sizeof r->out);
+    la_ssize_t n = plain(r);
     if (n < 0) {
-        archive_set_error(a, archive_errno(r->stage1), "%s", archive_error_string(r->stage1));
+        archive_set_error(a, EIO, "%s", r->error.c_str());
         return -1;
     }
-    r->diff.update(r->out, static_cast<size_t>(n));
     *out = r->out;
     return n;
 }
@@ -126,14 +212,28 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
 namespace {
 Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
     auto* r = rp;
-    std::unique_ptr<archive, ArchiveFree> raw(archive_read_new());
-    archive_read_support_filter_all(raw.get());
-    archive_read_support_format_raw(raw.get());
+    ssize_t first = fill(r);
+    if (first < 0) return error(r->error);
+    r->pending = static_cast<size_t>(first);
+    std::unique_ptr<archive, ArchiveFree> raw;
     archive_entry* e = nullptr;
-    if (archive_read_open(raw.get(), r, nullptr, read_raw, nullptr) != ARCHIVE_OK ||
-        archive_read_next_header(raw.get(), &e) != ARCHIVE_OK)
-        return error(std::string("read: ") + archive_error_string(raw.get()));
-    r->stage1 = raw.get();
+#ifdef HAKO_HAVE_ISAL
+    if (first >= 2 && static_cast<unsigned char>(r->buf[0]) == 0x1f && static_cast<unsigned char>(r->buf[1]) == 0x8b) {
+        r->isal = std::make_unique<inflate_state>();
+        isal_inflate_init(r->isal.get());
+        r->isal->crc_flag = ISAL_GZIP;
+    }
+    if (!r->isal)
+#endif
+    {
+        raw.reset(archive_read_new());
+        archive_read_support_filter_all(raw.get());
+        archive_read_support_format_raw(raw.get());
+        if (archive_read_open(raw.get(), r, nullptr, read_raw, nullptr) != ARCHIVE_OK ||
+            archive_read_next_header(raw.get(), &e) != ARCHIVE_OK)
+            return error(std::string("read: ") + archive_error_string(raw.get()));
+        r->stage1 = raw.get();
+    }
     std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
@@ -183,9 +283,9 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
         return error(std::string("unpack: ") + archive_error_string(out.get()));
     // The digests are of the whole streams: what the readers left unread too.
     for (;;) {
-        la_ssize_t n = archive_read_data(raw.get(), r->out, sizeof r->out);
-        if (n <= 0) break;
-        r->diff.update(r->out, static_cast<size_t>(n));
+        la_ssize_t n = plain(r);
+        if (n < 0) return error(r->error);
+        if (n == 0) break;
     }
     for (;;) {
         ssize_t n = ::read(fd, r->buf, sizeof r->buf);
