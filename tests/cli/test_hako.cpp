@@ -42,6 +42,32 @@ TEST_F(Hako, ImportTheSeedTarballAndRunAShell) {
     EXPECT_TRUE(contains(r.out, "/bin/busybox")) << r;
 }
 
+// gzip as registries and tools write it: several members in one stream (the
+// same layer as one member), and a stream whose CRC is wrong (refused,
+// nothing kept). (The fast inflater, ISA-L's igzip, handles these itself.)
+TEST_F(Hako, GzipMembersAndACorruptCrc) {
+    TempDir tmp("gz");
+    std::string one = seed_tarball(tmp);
+    std::string tar = tmp / "rootfs.tar", two = tmp / "two.tar.gz", bad = tmp / "bad.tar.gz";
+    ASSERT_TRUE(run_command({"sh", "-c", "gzip -dc " + one + " > " + tar}).ok());
+    ASSERT_TRUE(run_command({"sh", "-c", "head -c 100000 " + tar + " | gzip > " + two + " && tail -c +100001 " + tar +
+                                             " | gzip >> " + two}).ok());
+    auto a = (*this)({"import", one, "one:1"});
+    auto b = (*this)({"import", two, "two:1"});
+    ASSERT_TRUE(a.ok() && b.ok()) << a << b;
+    EXPECT_EQ(trim(run_command({"sh", "-c", "ls " + store.path() + "/layers | grep -v '^\\.' | wc -l"}).out), "1");
+    auto r = (*this)({"run", "--rm", "--network", "none", "two:1", "ls", "/bin/busybox"});
+    EXPECT_TRUE(r.ok()) << r;
+    // The CRC (the trailer's first 4 bytes) flipped.
+    ASSERT_TRUE(run_command({"sh", "-c", "cp " + one + " " + bad + " && size=$(stat -c %s " + bad +
+                                             ") && printf '\\377\\377\\377\\377' | dd of=" + bad +
+                                             " bs=1 seek=$((size-8)) conv=notrunc status=none"}).ok());
+    auto c = (*this)({"import", bad, "bad:1"});
+    EXPECT_EQ(c.exit_code, 125) << c;
+    EXPECT_TRUE(contains(c.err, "CRC") || contains(c.err, "crc")) << c;
+    EXPECT_FALSE(contains((*this)({"images"}).out, "bad")) << "a corrupt import is listed";
+}
+
 TEST_F(Hako, BuiltinBusyboxAndExitCodes) {
     auto r = (*this)({"run", "--rm", "busybox", "sh", "-c", "exit 7"});
     EXPECT_EQ(r.exit_code, 7) << r;
