@@ -200,7 +200,16 @@ struct HttpClient::Conn {
         if (tls) return f(*tls);
         return f(*tcp);
     }
-    void arm() { tcp->expires_after(io_timeout); }
+    std::chrono::steady_clock::time_point armed{};
+    void arm() {
+        tcp->expires_after(io_timeout);
+        armed = std::chrono::steady_clock::now();
+    }
+    // In a body's read loop: a timer syscall at most every 50 ms, not per read
+    // (the stall timeout is then io_timeout less at most 50 ms).
+    void arm_lazily() {
+        if (std::chrono::steady_clock::now() - armed >= std::chrono::milliseconds(50)) arm();
+    }
     ~Conn() {
         if (tcp) {
             error_code ec;
@@ -363,7 +372,7 @@ Result<Response> HttpClient::exchange(Conn& c, const Request& req, const Sink& s
     while (!p.is_done()) {
         p.get().body().data = buf.data();
         p.get().body().size = buf.size();
-        c.arm();
+        c.arm_lazily();
         ec = c.with_stream([&](auto& s) { return c.run([&](auto h) { bhttp::async_read(s, c.buffer, p, h); }); });
         if (ec == bhttp::error::need_buffer) ec = {};
         size_t n = buf.size() - p.get().body().size;
