@@ -9,7 +9,7 @@ namespace hako::frontend {
 
 std::string human_bytes(uint64_t b) {
     if (b >= 1000000000) return fmt::format("{:.2f}GB", double(b) / 1e9);
-    if (b >= 1000000) return fmt::format("{:.1f}MB", double(b) / 1e6);
+    if (b >= 1000000) return fmt::format("{:.2f}MB", double(b) / 1e6);
     if (b >= 1000) return fmt::format("{:.1f}kB", double(b) / 1e3);
     return fmt::format("{}B", b);
 }

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "sys/syscalls.hpp"
 #include "frontend/parallel.hpp"
 #include "frontend/progress.hpp"
 #include "image/json.hpp"
@@ -28,17 +29,6 @@ namespace {
 
 using json = nlohmann::json;
 using registry::Reference;
-
-Status write_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return sys_error("write to the unpacker");
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return {};
-}
 
 // The references to try for what the user typed, in order.
 Result<std::vector<Reference>> candidates(const std::string& text, const registry::RegistriesConf& conf) {
@@ -185,7 +175,7 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
                     return error(fmt::format("blob {} is larger than its descriptor's {} bytes", desc.digest, desc.size));
                 if (failed.load()) return error("cancelled");
                 board.bytes(lines[i], len);
-                return write_all(wr, data, len);
+                return sys::write_all(wr, data, len);
             });
             ::close(wr);
         });

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "sys/syscalls.hpp"
 
 namespace hako::image {
 namespace {
@@ -37,16 +38,9 @@ struct Sink {
     bool put(const void* p, size_t n) {
         blob.update(p, n);
         written += n;
-        const char* c8 = static_cast<const char*>(p);
-        while (n > 0) {
-            ssize_t w = ::write(fd, c8, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-                err = errno;
-                return false;
-            }
-            c8 += w;
-            n -= static_cast<size_t>(w);
+        if (auto st = sys::write_all(fd, p, n); !st) {
+            err = st.error().err;
+            return false;
         }
         return true;
     }

@@ -107,6 +107,18 @@ Status write_file(const std::string& path, std::string_view content) {
     return {};
 }
 
+Status write_all(int fd, const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+        ssize_t w = ::write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return sys_error("write");
+        c += w;
+        n -= static_cast<size_t>(w);
+    }
+    return {};
+}
+
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content) {
     // (a temporary of this process's own: writers of one file may race)
     std::string tmp = path + ".tmp-" + std::to_string(getpid());

@@ -39,6 +39,8 @@ Status mkdir_all(const std::string& path, mode_t mode);
 
 // Write a whole small file (proc, sys and cgroup files) in one write.
 Status write_file(const std::string& path, std::string_view content);
+// All of `n` bytes to `fd` (short writes and EINTR retried); errno on failure.
+Status write_all(int fd, const void* p, size_t n);
 // Replace `path` (relative to dirfd) atomically: a temporary file, then rename.
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
 // Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).

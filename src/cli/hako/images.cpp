@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/hako/commands.hpp"
+#include "frontend/progress.hpp"
 #include "image/json.hpp"
 #include "registry/reference.hpp"
 
@@ -37,14 +38,6 @@ Result<UniqueFd> open_input(const std::string& file) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return sys_error("open `" + file + "`");
     return fd;
-}
-
-std::string human_size(uint64_t b) {
-    char buf[32];
-    if (b >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fGB", double(b) / 1e9);
-    else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.2fMB", double(b) / 1e6);
-    else std::snprintf(buf, sizeof buf, "%.1fkB", double(b) / 1e3);
-    return buf;
 }
 
 }  // namespace
@@ -126,10 +119,10 @@ void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                         if (*digests)
                             std::printf("%-30s %-12s %-72s %-14s %-22s %s\n", repo.c_str(), n.substr(colon + 1).c_str(),
                                         digest.c_str(), i.id.substr(0, 12).c_str(), i.created.substr(0, 19).c_str(),
-                                        human_size(i.size).c_str());
+                                        frontend::human_bytes(i.size).c_str());
                         else
                             std::printf("%-30s %-12s %-14s %-22s %s\n", repo.c_str(), n.substr(colon + 1).c_str(),
-                                        i.id.substr(0, 12).c_str(), i.created.substr(0, 19).c_str(), human_size(i.size).c_str());
+                                        i.id.substr(0, 12).c_str(), i.created.substr(0, 19).c_str(), frontend::human_bytes(i.size).c_str());
                     }
                 }
                 return 0;
