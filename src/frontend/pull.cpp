@@ -214,13 +214,7 @@ Result<image::Image> pull(image::Store& store, const PullOptions& o) {
     HAKO_TRY(store.put_blob(mf.digest, mf.body));
     if (!ref.tag.empty() && ref.digest.empty()) img.names = {ref.name() + ":" + ref.tag};
     img.repo_digests = {ref.name() + "@" + src->top.digest};
-    // (names of the same image pulled before stay; another image's go)
-    if (auto old = store.find("sha256:" + manifest.config.digest.substr(7)); old && old->id == img.config_digest.substr(7)) {
-        for (const auto& d : old->repo_digests)
-            if (std::find(img.repo_digests.begin(), img.repo_digests.end(), d) == img.repo_digests.end())
-                img.repo_digests.push_back(d);
-    }
-    HAKO_TRY(store.save(img));
+    HAKO_TRY(store.save(img));  // (what the same image had stays: its names, its repo digests)
     board.note(fmt::format("Digest: {}", src->top.digest));
     return img;
 }

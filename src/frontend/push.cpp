@@ -27,13 +27,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// An anonymous temporary file in the store (O_TMPFILE: nothing to leak).
-Result<UniqueFd> temp_file(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (!fd) return sys_error("temporary file in `" + dir + "`");
-    return fd;
-}
-
 }  // namespace
 
 Result<std::string> push(image::Store& store, const PushOptions& o) {
@@ -66,7 +59,6 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
     std::vector<Done> done(n);
     std::vector<size_t> lines(n);
     for (size_t i = 0; i < n; ++i) lines[i] = board.add(img.layers[i], 0, "Preparing");
-    std::string tmpdir = store.root() + "/layers";
     auto one = [&](size_t i, const std::atomic<bool>&) -> Status {
         auto conn = repo.fork();
         // As pulled: the same compressed blob, if the registry has it or can mount it.
@@ -86,7 +78,7 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
             }
         }
         board.status(lines[i], "Compressing");
-        auto fd = HAKO_TRY(temp_file(tmpdir));
+        auto fd = HAKO_TRY(store.temp_file());
         auto ex = HAKO_TRY(image::export_layer(store.layer_dir(img.layers[i]), fd.get(), comp, 2));
         std::string digest = "sha256:" + ex.blob_digest;
         std::string mt = comp == image::Compression::Zstd ? std::string(registry::media::kOciLayerZstd)
@@ -112,7 +104,7 @@ Result<std::string> push(image::Store& store, const PushOptions& o) {
     std::string config = store.config_for(img, diff_ids);
     std::string config_digest = "sha256:" + sha256_hex(config);
     if (!HAKO_TRY_CTX(repo.has_blob(config_digest), what)) {
-        auto fd = HAKO_TRY(temp_file(tmpdir));
+        auto fd = HAKO_TRY(store.temp_file());
         if (::write(fd.get(), config.data(), config.size()) != static_cast<ssize_t>(config.size()))
             return sys_error("write the config");
         HAKO_TRY_CTX(repo.upload_blob(config_digest, fd.get(), config.size()), what);

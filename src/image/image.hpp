@@ -103,7 +103,8 @@ public:
     Result<Image> builtin_busybox();
 
     // Write an image: its names are taken from any other image; with
-    // keep_names, the names the same image had stay too (a new tag adds).
+    // keep_names, the names and repo digests the same image had stay too
+    // (a new tag or a pull from elsewhere adds).
     Status save(Image& img, bool keep_names = true);
     // Unpack one layer tarball stream into the store; returns its digest
     // (the diff id: sha256 of the uncompressed tar). Digests the source
@@ -120,6 +121,9 @@ public:
     // <root>/blobs/sha256/<hex>.
     Status put_blob(const std::string& digest, std::string_view content) const;
     Result<std::string> get_blob(const std::string& digest) const;
+    // An anonymous file in the store (O_TMPFILE: nothing to leak), for a
+    // layer exported to be pushed or saved.
+    Result<UniqueFd> temp_file() const;
     // Whether layer `diff` (hex) is in the store.
     [[nodiscard]] bool has_layer(const std::string& diff) const;
     // An exclusive lock on fetching layer `diff` (held while the fd lives):

@@ -116,8 +116,7 @@ Status Store::save_archive(const std::vector<Image>& imgs, const std::string& pa
         for (const auto& l : img.layers) {
             auto it = exported.find(l);
             if (it == exported.end()) {
-                UniqueFd t(::open((root_ + "/layers").c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-                if (!t) return sys_error("temporary file in `" + root_ + "/layers`");
+                auto t = HAKO_TRY(temp_file());
                 auto ex = HAKO_TRY(export_layer(layer_dir(l), t.get(), comp));
                 std::string name = oci ? "blobs/sha256/" + ex.blob_digest : ex.diff_id + "/layer.tar";
                 if (written.insert(name).second) {

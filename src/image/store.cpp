@@ -205,6 +205,9 @@ Status Store::save(Image& img, bool keep_names) {
             if (!keep_names) continue;
             for (const auto& n : other.names)
                 if (std::find(img.names.begin(), img.names.end(), n) == img.names.end()) img.names.push_back(n);
+            for (const auto& d : other.repo_digests)
+                if (std::find(img.repo_digests.begin(), img.repo_digests.end(), d) == img.repo_digests.end())
+                    img.repo_digests.push_back(d);
             continue;
         }
         size_t before = other.names.size();
@@ -323,6 +326,14 @@ Result<std::string> Store::get_blob(const std::string& digest) const {
 }
 
 bool Store::has_layer(const std::string& diff) const { return sys::path_exists(layer_dir(diff)); }
+
+Result<UniqueFd> Store::temp_file() const {
+    std::string dir = root_ + "/layers";
+    HAKO_TRY(sys::mkdir_all(dir, 0700));
+    UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!fd) return sys_error("temporary file in `" + dir + "`");
+    return fd;
+}
 
 Result<UniqueFd> Store::lock_layer(const std::string& diff) const {
     HAKO_TRY(sys::mkdir_all(root_ + "/layers/.locks", 0700));

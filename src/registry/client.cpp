@@ -11,6 +11,7 @@
 
 #include "common/digest.hpp"
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "registry/manifest.hpp"
 
 namespace hako::registry {
@@ -179,7 +180,7 @@ Result<std::string> Repository::token(const std::string& want_scope, bool fresh)
     if (realm_it == ch.params.end()) return error(fmt::format("registry `{}`: a bearer challenge without realm", shared_->registry));
     Url realm = HAKO_TRY_CTX(Url::parse(realm_it->second), fmt::format("registry `{}`: token realm", shared_->registry));
     std::string service = ch.params.count("service") ? ch.params.at("service") : "";
-    auto enc = [](const std::string& s) {
+    auto enc = [](std::string_view s) {
         std::string o;
         for (unsigned char c : s) {
             if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') o += static_cast<char>(c);
@@ -190,14 +191,7 @@ Result<std::string> Repository::token(const std::string& want_scope, bool fresh)
     Request r;
     r.url = realm;
     const auto& c = shared_->creds;
-    std::vector<std::string> scopes;
-    for (size_t s = 0; s <= want_scope.size();) {  // (several, space-separated)
-        auto sp = want_scope.find(' ', s);
-        std::string one = want_scope.substr(s, sp == std::string::npos ? std::string::npos : sp - s);
-        if (!one.empty()) scopes.push_back(one);
-        if (sp == std::string::npos) break;
-        s = sp + 1;
-    }
+    auto scopes = split(want_scope, ' ');  // (several, space-separated)
     if (c && !c->identity_token.empty()) {  // OAuth2: the refresh token for an access token
         r.method = "POST";
         r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");

@@ -3,6 +3,8 @@
 // connect, handshake, write and read has a deadline (tcp_stream's expiry).
 #include "registry/http.hpp"
 
+#include "common/strings.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -142,26 +144,20 @@ std::vector<std::string> Response::headers_named(std::string_view name) const {
 
 Url proxy_for(const Url& url) {
     std::string no = getenv_either("NO_PROXY", "no_proxy");
-    size_t start = 0;
-    while (start <= no.size() && !no.empty()) {
-        auto comma = no.find(',', start);
-        std::string item = no.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string host = lower(url.host);
+    for (auto piece : split(no, ',')) {
+        std::string item = lower(piece);
         item.erase(0, item.find_first_not_of(' '));
         item.erase(item.find_last_not_of(' ') + 1);
         if (auto colon = item.rfind(':'); colon != std::string::npos && item.find(']') == std::string::npos &&
                                           item.find(':') == colon) {
-            if (item.substr(colon + 1) != url.port) item.clear();
-            else item.resize(colon);
+            if (item.substr(colon + 1) != url.port) continue;  // (another port)
+            item.resize(colon);
         }
-        if (!item.empty()) {
-            if (item == "*") return {};
-            if (item[0] == '.') item.erase(0, 1);
-            std::string h = lower(url.host);
-            item = lower(item);
-            if (h == item || (h.size() > item.size() && h.ends_with("." + item))) return {};
-        }
-        if (comma == std::string::npos) break;
-        start = comma + 1;
+        if (item.empty()) continue;
+        if (item == "*") return {};
+        if (item[0] == '.') item.erase(0, 1);
+        if (host == item || (host.size() > item.size() && host.ends_with("." + item))) return {};
     }
     std::string p = url.scheme == "https" ? getenv_either("HTTPS_PROXY", "https_proxy") : getenv_either("HTTP_PROXY", "http_proxy");
     if (p.empty()) return {};
