@@ -51,7 +51,7 @@ std::vector<std::string> known_mount_options() {
     std::vector<std::string> out;
     for (const auto& f : kFlags) out.emplace_back(f.name);
     for (const auto& a : kRecAttrs) out.emplace_back(a.name);
-    for (const char* o : {"bind", "rbind", "tmpcopyup", "private", "rprivate", "shared", "rshared", "slave",
+    for (const char* o : {"bind", "rbind", "idmap", "ridmap", "tmpcopyup", "private", "rprivate", "shared", "rshared", "slave",
                           "rslave", "unbindable", "runbindable"})
         out.emplace_back(o);
     std::sort(out.begin(), out.end());
@@ -71,7 +71,7 @@ unsigned long propagation_flags(std::string_view n) {
 }
 
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& options,
-                                         const std::string& field) {
+                                         const std::string& /*field: for errors*/) {
     MountOptions o;
     for (size_t i = 0; i < options.size(); ++i) {
         std::string_view opt = options[i];
@@ -119,9 +119,10 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
             o.tmpcopyup = true;
             continue;
         }
-        if (opt == "idmap" || opt == "ridmap")
-            return error(field + "[" + std::to_string(i) + "]: mount option \"" + std::string(opt) +
-                         "\" is not supported yet");
+        if (opt == "idmap" || opt == "ridmap") {
+            o.idmap = opt == "ridmap" ? IdmapMode::Recursive : IdmapMode::TopOnly;
+            continue;
+        }
         if (!o.data.empty()) o.data += ',';
         o.data += opt;
     }

@@ -27,7 +27,7 @@ Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsi
 }  // namespace
 
 Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
-                   const RootfsConfig& cfg) {
+                   const RootfsConfig& cfg, int source_fd) {
     auto opts = HAKO_TRY(parse_mount_options(m.options, field + ".options"));
     // linux.mountLabel: the SELinux context of the file systems we create.
     const auto* spec_linux = cfg.spec->linux ? &*cfg.spec->linux : nullptr;
@@ -41,16 +41,23 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
     if (dest == "/") return error(field + ".destination: cannot mount over the rootfs itself");
 
     if (bind) {
-        std::string src = m.source;
-        if (src.empty() || src[0] != '/') src = cfg.bundle + "/" + src;
+        std::string src = bind_source(m, cfg.bundle);
         struct stat st{};
-        if (stat(src.c_str(), &st) < 0) return sys_error(what + ": stat source `" + src + "`");
+        if ((source_fd >= 0 ? fstat(source_fd, &st) : stat(src.c_str(), &st)) < 0)
+            return sys_error(what + ": stat source `" + src + "`");
         auto target = HAKO_TRY_CTX(
             sys::ensure_in_root(rootfd, dest, !S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644),
             what);
-        unsigned long bflags = MS_BIND | (opts.recursive ? MS_REC : 0);
-        HAKO_TRY(sys::mount(src.c_str(), sys::fd_path(target.get()).c_str(), nullptr, bflags, nullptr,
-                            what));
+        if (source_fd >= 0) {
+            // The runtime's clone of the source (mount_sources.cpp): attach it.
+            if (syscall(SYS_move_mount, source_fd, "", target.get(), "",
+                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return sys_error(what + ": move_mount");
+        } else {
+            unsigned long bflags = MS_BIND | (opts.recursive ? MS_REC : 0);
+            HAKO_TRY(sys::mount(src.c_str(), sys::fd_path(target.get()).c_str(), nullptr, bflags, nullptr,
+                                what));
+        }
         if (opts.flags & ~static_cast<unsigned long>(MS_REC)) {
             auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd, dest, O_PATH), what);
             unsigned long f = opts.flags | MS_BIND | MS_REMOUNT;

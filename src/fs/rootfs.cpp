@@ -115,12 +115,8 @@ Status readonly_root(int rootfd) {
 }
 
 bool binds_dev(const oci::Spec& spec) {
-    for (const auto& m : spec.mounts) {
-        if (sys::clean_path(m.destination) != "/dev") continue;
-        if (m.type == "bind") return true;
-        for (const auto& o : m.options)
-            if (o == "bind" || o == "rbind") return true;
-    }
+    for (const auto& m : spec.mounts)
+        if (sys::clean_path(m.destination) == "/dev" && is_bind(m)) return true;
     return false;
 }
 
@@ -147,7 +143,8 @@ Status enter_rootfs(const RootfsConfig& cfg) {
         UniqueFd rootfd(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!rootfd) return sys_error("open rootfs `" + cfg.rootfs + "` (root.path)");
         for (size_t i = 0; i < spec.mounts.size(); ++i)
-            HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg));
+            HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg,
+                                 i < cfg.mount_sources.size() ? cfg.mount_sources[i] : -1));
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
     }
     if (cfg.before_pivot) HAKO_TRY(cfg.before_pivot());

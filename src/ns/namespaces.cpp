@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -81,6 +82,37 @@ Status write_id_maps(pid_t pid, const oci::Linux& linux) {
         HAKO_TRY_CTX(sys::write_file(base + "gid_map", map_text(linux.gid_mappings)),
                      "linux.gidMappings");
     return {};
+}
+
+Result<UniqueFd> make_userns(const std::vector<oci::IdMapping>& uids,
+                             const std::vector<oci::IdMapping>& gids) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) return sys_error("pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    auto pid = HAKO_TRY_CTX(sys::clone_process(CLONE_NEWUSER), "make a user namespace for an idmapped mount");
+    if (pid == 0) {  // holds the namespace until the parent closes the pipe
+        wr.reset();
+        char c;
+        (void)!::read(rd.get(), &c, 1);
+        _exit(0);
+    }
+    rd.reset();
+    auto reap = [pid, &wr] {
+        wr.reset();
+        waitpid(pid, nullptr, 0);
+    };
+    std::string base = "/proc/" + std::to_string(pid) + "/";
+    Status st = sys::write_file(base + "uid_map", map_text(uids));
+    if (st) st = sys::write_file(base + "gid_map", map_text(gids));
+    if (!st) {
+        reap();
+        return std::unexpected(std::move(st).error());
+    }
+    UniqueFd fd(::open((base + "ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+    int err = errno;
+    reap();
+    if (!fd) return std::unexpected(Error{err, "open the idmapped mount's user namespace"});
+    return fd;
 }
 
 Status join(const Joined& j) {

@@ -44,6 +44,11 @@ Result<Plan> make_plan(const oci::Spec& spec);
 // Parent side: write /proc/<pid>/uid_map and gid_map.
 Status write_id_maps(pid_t pid, const oci::Linux& linux);
 
+// A user namespace with these maps, held by the fd (for idmapped mounts): a
+// short-lived child makes it, the parent writes its maps.
+Result<UniqueFd> make_userns(const std::vector<oci::IdMapping>& uids,
+                             const std::vector<oci::IdMapping>& gids);
+
 // Child side.
 Status join(const Joined& j);
 Status unshare_flags(uint64_t flags);

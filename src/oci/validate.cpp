@@ -234,10 +234,10 @@ Status validate_spec(const Spec& spec, bool need_process) {
         // A relative destination is accepted (taken relative to "/") as runc does.
         if (m.destination.empty())
             return field_error(fmt::format("mounts[{}].destination", i), "must not be empty");
-        if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
+        if (m.uid_mappings.empty() != m.gid_mappings.empty())
             return field_error(fmt::format("mounts[{}].{}", i,
-                                           m.uid_mappings.empty() ? "gidMappings" : "uidMappings"),
-                               "idmapped mounts are not supported yet");
+                                           m.uid_mappings.empty() ? "uidMappings" : "gidMappings"),
+                               "an idmapped mount needs both uidMappings and gidMappings");
     }
 
     const Linux* l = spec.linux ? &*spec.linux : nullptr;

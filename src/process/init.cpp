@@ -111,6 +111,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     rc.in_user_ns = plan.new_user || plan.join_user;
     rc.new_cgroup_ns = plan.has(oci::NsType::Cgroup);
     rc.host_mount_ns = !plan.has(oci::NsType::Mount);
+    rc.mount_sources = cfg.mount_sources;
     rc.before_cgroup_mount = join_cgroup;
     // The runtime's prestart and createRuntime hooks, then createContainer
     // here: mounts made, before pivot_root.

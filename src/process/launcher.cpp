@@ -1,5 +1,6 @@
 #include "process/launcher.hpp"
 
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 
 #include <string>
 
+#include "fs/fs.hpp"
 #include "process/sync.hpp"
 #include "common/log.hpp"
 #include "sys/syscalls.hpp"
@@ -42,6 +44,12 @@ std::string exit_text(int status) {
     if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
     return "status " + std::to_string(status);
+}
+
+// Something (a message, or EOF) waits on the socket.
+bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
 }
 
 }  // namespace
@@ -89,6 +97,10 @@ Result<Launched> launch(const LaunchConfig& config) {
     LaunchConfig cfg = config;
     const oci::Spec& spec = *cfg.spec;
     auto plan = HAKO_TRY(ns::make_plan(spec));
+    // Bind sources cloned here, in the host's namespaces: from a user
+    // namespace, init may not reach them (fs/mount_sources.cpp).
+    auto sources = HAKO_TRY(fs::open_mount_sources(spec, cfg.bundle, plan.new_user || plan.join_user));
+    for (const auto& s : sources) cfg.mount_sources.push_back(s.get());
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -116,16 +128,32 @@ Result<Launched> launch(const LaunchConfig& config) {
         }
     }
     child_end.reset();
+    sources.clear();  // (init has its copies)
     ChildGuard guard(pid);
     log::debug("init cloned: pid {}", pid);
 
+    // A message to init. When init is gone (EPIPE), its own error is still
+    // queued on the socket: the loop below reads it, and that is what the
+    // caller gets, never the EPIPE.
+    bool init_gone = false;
+    auto send = [&](Message m) -> Status {
+        auto st = send_msg(parent_end.get(), m);
+        if (!st && st.error().err == EPIPE) {
+            init_gone = true;
+            return {};
+        }
+        return st;
+    };
     if (child_waits(plan)) {
         HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
-        HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
+        HAKO_TRY(send({MsgType::Continue}));
     }
-    if (parent_joins_cgroup(cfg)) {
-        HAKO_TRY_CTX(cfg.cgroup->add(pid), "put init into its cgroup");
-        HAKO_TRY(send_msg(parent_end.get(), {MsgType::CgroupJoined}));
+    if (parent_joins_cgroup(cfg) && !init_gone) {
+        auto added = cfg.cgroup->add(pid);
+        // (init failed meanwhile, and can't be moved: its error tells why)
+        if (!added && !readable(parent_end.get()))
+            return std::unexpected(std::move(added).error().context("put init into its cgroup"));
+        if (added) HAKO_TRY(send({MsgType::CgroupJoined}));
     }
     pid_t init = pid;
     for (;;) {
@@ -142,7 +170,7 @@ Result<Launched> launch(const LaunchConfig& config) {
         switch (msg->type) {
             case MsgType::MapsRequest:
                 HAKO_TRY_CTX(ns::write_id_maps(pid, *spec.linux), "set up the user namespace");
-                HAKO_TRY(send_msg(parent_end.get(), {MsgType::MapsDone}));
+                HAKO_TRY(send({MsgType::MapsDone}));
                 break;
             case MsgType::ChildPid: {
                 int status = 0;
@@ -155,14 +183,14 @@ Result<Launched> launch(const LaunchConfig& config) {
             case MsgType::Hooks: {
                 if (!cfg.on_hooks) return error("sync socket: unexpected hooks message");
                 std::string state = HAKO_TRY(cfg.on_hooks(init));
-                HAKO_TRY(send_msg(parent_end.get(), {MsgType::HooksDone, 0, 0, std::move(state)}));
+                HAKO_TRY(send({MsgType::HooksDone, 0, 0, std::move(state)}));
                 break;
             }
             case MsgType::SeccompListener: {
                 if (!cfg.on_seccomp_listener || !msg->owned_fd)
                     return error("sync socket: unexpected seccomp listener");
                 HAKO_TRY(cfg.on_seccomp_listener(init, std::move(msg->owned_fd)));
-                HAKO_TRY(send_msg(parent_end.get(), {MsgType::Continue}));
+                HAKO_TRY(send({MsgType::Continue}));
                 break;
             }
             case MsgType::Ready: {

@@ -37,6 +37,9 @@ struct LaunchConfig {
     int console_fd = -1;
     // A new session keyring of this name ("" keeps the caller's: --no-new-keyring).
     std::string session_keyring;
+    // Set by launch(): per spec mount, the detached tree of its bind source
+    // (fs::open_mount_sources), or -1; init inherits the fds.
+    std::vector<int> mount_sources;
     // Set when the spec has hooks: init stops before pivot_root and the
     // runtime runs prestart and createRuntime (given init's pid); the state
     // JSON it returns goes to init for createContainer and startContainer.

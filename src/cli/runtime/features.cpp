@@ -36,7 +36,7 @@ nlohmann::ordered_json features() {
     l["apparmor"] = {{"enabled", true}};
     l["selinux"] = {{"enabled", true}};
     l["intelRdt"] = {{"enabled", false}};
-    l["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
+    l["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
     // Hooks: every kind of the spec.
     j["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
     j["annotations"] = {{"org.opencontainers.runtime-spec.features.kind", "hako"},
