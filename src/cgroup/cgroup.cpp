@@ -218,6 +218,7 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
         else
             rel = join_path(h.own, spec_path);
         std::string dir = join_path(h.mount, rel);
+        cg.existed_ = cg.existed_ || sys::path_exists(dir);
         if (h.controllers.empty()) {
             auto made = make_v2_path(h.mount, rel);
             if (!made) {
@@ -232,7 +233,23 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
         cg.dirs_.push_back(dir);
     }
     cg.index_dirs();
+    // A process cloned into a frozen cgroup never runs: refuse, at once.
+    if (cg.frozen_in_effect()) {
+        std::string d = cg.v2_ ? cg.unified_ : cg.dir_for("freezer");
+        if (!cg.existed_)  // made here, under a frozen parent
+            for (const auto& made : cg.dirs_) ::rmdir(made.c_str());
+        return error("cgroup `" + d + "` is frozen: thaw it first (linux.cgroupsPath)");
+    }
     return cg;
+}
+
+bool Cgroup::frozen_in_effect() const {
+    // (v2: cgroup.events says whether it, or an ancestor, froze it)
+    if (v2_ || (dir_for("freezer").empty() && !unified_.empty())) {
+        auto s = sys::read_file(unified_ + "/cgroup.events");
+        return s && s->find("frozen 1") != std::string::npos;
+    }
+    return frozen();
 }
 
 Cgroup Cgroup::from_dirs(std::vector<std::string> dirs) {

@@ -81,6 +81,12 @@ public:
     // oom_kill, v2 memory.events oom_kill).
     [[nodiscard]] uint64_t oom_kills() const;
 
+    // Frozen by its own setting or an ancestor's (v1 freezer.state, v2 cgroup.events).
+    [[nodiscard]] bool frozen_in_effect() const;
+    // create() found a directory already there (linux.cgroupsPath named an
+    // existing cgroup): it may hold processes, and is not ours to remove on failure.
+    [[nodiscard]] bool existed() const { return existed_; }
+
     [[nodiscard]] bool v2() const { return v2_; }
     [[nodiscard]] const std::vector<std::string>& dirs() const { return dirs_; }
     // The directory holding controller `ctrl`'s files ("memory", "cpu",
@@ -96,6 +102,7 @@ public:
 private:
     Status set_frozen(bool frozen) const;  // freeze() and thaw()
     bool v2_ = false;
+    bool existed_ = false;
     std::vector<std::string> dirs_;               // absolute, one per hierarchy
     std::map<std::string, std::string> by_ctrl_;  // "pids" -> its directory
     std::string unified_;                         // v2 leaf, or hybrid unified leaf

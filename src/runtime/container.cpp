@@ -189,7 +189,14 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     ScopeExit remove_dir([&dir] { (void)dir.remove(); });
     const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id, res));
-    ScopeExit remove_cgroup([&cg] { (void)cg.destroy(); });
+    ScopeExit remove_cgroup([&cg] {
+        if (!cg.existed()) (void)cg.destroy();
+    });
+    if (cg.existed()) {
+        auto held = cg.pids();
+        if (held && !held->empty())
+            log::warn("container's cgroup is not empty: {} process(es) found", held->size());
+    }
     if (spec.linux && spec.linux->resources)
         HAKO_TRY(cg.apply(*spec.linux->resources, spec.linux->devices));
     if (mkfifoat(dir.fd(), proc::kExecFifo, 0622) < 0 ||

@@ -290,5 +290,45 @@ TEST_F(Cgroups, MissingControllerIsAClearError) {
     expect_no_cgroup_left(rel_path(id));
 }
 
+// A cgroupsPath naming a frozen cgroup: refused at once (init would never
+// run in it); one that holds processes: a warning, as runc gives.
+TEST_F(Cgroups, FrozenCgroupIsRefusedAndABusyOneWarns) {
+    Bundle a({"sleep", "1000"});
+    std::string first = with_cgroup(a);
+    ASSERT_EQ(rt.run(a, first, {"-d"}).exit_code, 0);
+
+    Bundle b({"sleep", "1000"});
+    b.config()["linux"]["cgroupsPath"] = rel_path(first);
+    std::string second = rt.new_id("cg");
+    ASSERT_EQ(rt({"pause", first}).exit_code, 0);
+    auto frozen = rt.create(b, second, {}, with_timeout(10s));
+    EXPECT_FALSE(frozen.timed_out) << "create hung on a frozen cgroup";
+    EXPECT_NE(frozen.exit_code, 0) << frozen;
+    EXPECT_TRUE(contains(frozen.err, "is frozen")) << frozen;
+    EXPECT_EQ(rt.status(first), "paused") << "the refusal must leave the cgroup as it was";
+    ASSERT_EQ(rt({"resume", first}).exit_code, 0);
+
+    auto busy = rt.create(b, second, {}, with_timeout(10s));
+    ASSERT_EQ(busy.exit_code, 0) << busy;
+    EXPECT_TRUE(contains(busy.err, "container's cgroup is not empty")) << busy;
+    EXPECT_EQ(rt.remove(second, true).exit_code, 0);
+    EXPECT_EQ(rt.remove(first, true).exit_code, 0);
+    expect_no_cgroup_left(rel_path(first));
+}
+
+// delete right after the process exits: the kernel frees the cgroup a
+// moment after its last task goes; delete waits for that, never EBUSY.
+TEST_F(Cgroups, DeleteRightAfterExit) {
+    for (int i = 0; i < 10; ++i) {
+        Bundle b({"true"});
+        std::string id = with_cgroup(b);
+        ASSERT_EQ(rt.run(b, id, {"-d"}).exit_code, 0);
+        ASSERT_TRUE(rt.wait_status(id, "stopped", 10s));
+        auto r = rt.remove(id);
+        ASSERT_EQ(r.exit_code, 0) << r;
+        expect_no_cgroup_left(rel_path(id));
+    }
+}
+
 }  // namespace
 }  // namespace hako::test
