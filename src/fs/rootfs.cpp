@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/strings.hpp"
 #include "fs/fs.hpp"
@@ -58,8 +60,59 @@ Status pivot(const std::string& rootfs) {
     return {};
 }
 
+// mountinfo's octal escapes ("\040" for a space) undone.
+std::string unescape_mountinfo(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// --no-pivot: the old root stays in the namespace under the chroot, and with
+// it the host's fully visible /proc and /sys, which let a nested user
+// namespace mount a fresh, unmasked procfs. Detach every mount that is
+// neither the rootfs (or under it) nor one of its ancestors; one that can't
+// be detached is covered by an empty tmpfs (runc covers procfs and sysfs).
+// "/" is a slave by now: nothing propagates to the host.
+Status detach_outside(const std::string& rootfs) {
+    auto info = HAKO_TRY(sys::read_file("/proc/self/mountinfo"));
+    std::vector<std::pair<std::string, std::string>> outside;  // mount point, fs type
+    for (auto line : split(info, '\n')) {
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        auto f = split(line.substr(0, dash), ' ');
+        auto tail = split(line.substr(dash + 3), ' ');
+        if (f.size() < 5 || tail.empty()) continue;
+        std::string m = unescape_mountinfo(f[4]);
+        bool under = m == rootfs || m.starts_with(rootfs + "/");
+        bool ancestor = m == "/" || rootfs.starts_with(m + "/");
+        if (!under && !ancestor) outside.emplace_back(std::move(m), std::string(tail[0]));
+    }
+    std::sort(outside.begin(), outside.end());  // a parent before what is under it
+    std::string detached;  // the last mount point detached: what is under it went with it
+    for (const auto& [m, type] : outside) {
+        if (!detached.empty() && m.starts_with(detached + "/")) continue;
+        if (umount2(m.c_str(), MNT_DETACH) == 0) {
+            detached = m;
+            continue;
+        }
+        if (errno == EINVAL || errno == ENOENT) continue;  // gone with a parent already
+        if (type == "proc" || type == "sysfs")
+            HAKO_TRY(sys::mount("tmpfs", m.c_str(), "tmpfs", MS_RDONLY, "size=0",
+                                "cover the host's `" + m + "` (--no-pivot)"));
+    }
+    return {};
+}
+
 Status chroot_into(const std::string& rootfs) {
     log::Step step("chroot (--no-pivot)");
+    HAKO_TRY(detach_outside(rootfs));
     if (chdir(rootfs.c_str()) < 0) return sys_error("chdir rootfs `" + rootfs + "`");
     HAKO_TRY(sys::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr, "move the rootfs to /"));
     if (chroot(".") < 0) return sys_error("chroot `" + rootfs + "`");

@@ -218,5 +218,25 @@ TEST_F(Mounts, TmpfsTmpcopyupStartsWithTheDirectorysContents) {
     EXPECT_FALSE(path_exists(b.rootfs() + "/etc/new"));
 }
 
+// --no-pivot leaves the old root in the namespace under the chroot: its
+// fully visible /proc would let a nested user namespace mount a fresh,
+// unmasked procfs. The runtime detaches it, as with pivot_root.
+TEST_F(Mounts, NoPivotLeavesNoFullyVisibleProc) {
+    if (!path_exists(HAKO_NESTED_PROC)) GTEST_SKIP() << "no " << HAKO_NESTED_PROC;
+    for (bool no_pivot : {true, false}) {
+        Bundle b({"/bin/nested-proc", "/mnt"});
+        // (not root: mapping the host's uid 0 would need CAP_SETFCAP)
+        b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+        std::string rootfs = b.writable_rootfs();
+        write_file(rootfs + "/bin/nested-proc", read_file(HAKO_NESTED_PROC), 0755);
+        std::string id = rt.new_id("np");
+        std::vector<std::string> extra;
+        if (no_pivot) extra.push_back("--no-pivot");
+        auto r = rt.run(b, id, extra);
+        ASSERT_EQ(r.exit_code, 0) << r;
+        EXPECT_TRUE(contains(r.out, "refused")) << (no_pivot ? "--no-pivot: " : "pivot_root: ") << r;
+    }
+}
+
 }  // namespace
 }  // namespace hako::test
