@@ -167,6 +167,25 @@ Status readonly_root(int rootfd) {
                       nullptr, "remount / read-only (root.readonly)");
 }
 
+// Non-bind read-only mounts that must stay writable until the rest is made
+// under them (a read-only /dev still needs /dev/pts, /dev/shm, the device
+// nodes): mounted read-write, made read-only in finish_rootfs, as runc does.
+bool deferred_readonly(const oci::Spec& spec, size_t i) {
+    const oci::Mount& m = spec.mounts[i];
+    if (is_bind(m) || m.type == "cgroup") return false;
+    bool ro = false;
+    for (const auto& o : m.options) {
+        if (o == "ro") ro = true;
+        if (o == "rw") ro = false;
+    }
+    if (!ro) return false;
+    std::string dest = sys::clean_path(m.destination);
+    if (dest == "/dev") return true;
+    for (size_t k = i + 1; k < spec.mounts.size(); ++k)
+        if (sys::clean_path(spec.mounts[k].destination).starts_with(dest + "/")) return true;
+    return false;
+}
+
 bool binds_dev(const oci::Spec& spec) {
     for (const auto& m : spec.mounts)
         if (sys::clean_path(m.destination) == "/dev" && is_bind(m)) return true;
@@ -195,9 +214,17 @@ Status enter_rootfs(const RootfsConfig& cfg) {
     {
         UniqueFd rootfd(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!rootfd) return sys_error("open rootfs `" + cfg.rootfs + "` (root.path)");
-        for (size_t i = 0; i < spec.mounts.size(); ++i)
-            HAKO_TRY(mount_entry(rootfd.get(), spec.mounts[i], "mounts[" + std::to_string(i) + "]", cfg,
+        for (size_t i = 0; i < spec.mounts.size(); ++i) {
+            const oci::Mount* m = &spec.mounts[i];
+            oci::Mount writable;
+            if (deferred_readonly(spec, i)) {
+                writable = *m;
+                writable.options.emplace_back("rw");
+                m = &writable;
+            }
+            HAKO_TRY(mount_entry(rootfd.get(), *m, "mounts[" + std::to_string(i) + "]", cfg,
                                  i < cfg.mount_sources.size() ? cfg.mount_sources[i] : -1));
+        }
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
     }
     if (cfg.before_pivot) HAKO_TRY(cfg.before_pivot());
@@ -219,6 +246,15 @@ Status finish_rootfs(const RootfsConfig& cfg) {
     const oci::Spec& spec = *cfg.spec;
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open the new /");
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        if (!deferred_readonly(spec, i)) continue;
+        std::string field = "mounts[" + std::to_string(i) + "]";
+        const std::string& dest = spec.mounts[i].destination;
+        auto mnt = HAKO_TRY_CTX(sys::open_in_root(root.get(), dest, O_PATH | O_DIRECTORY), field);
+        HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                            MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(mnt.get()), nullptr,
+                            "remount `" + dest + "` read-only (" + field + ")"));
+    }
     if (spec.linux) {
         HAKO_TRY(readonly_paths(root.get(), spec.linux->readonly_paths));
         HAKO_TRY(mask_paths(root.get(), spec.linux->masked_paths));

@@ -238,5 +238,21 @@ TEST_F(Mounts, NoPivotLeavesNoFullyVisibleProc) {
     }
 }
 
+// A read-only /dev: /dev/pts, /dev/shm, /dev/mqueue and the device nodes are
+// made under it first, then it turns read-only.
+TEST_F(Mounts, ReadOnlyDev) {
+    Bundle b;
+    for (auto& m : b.config()["mounts"])
+        if (m["destination"] == "/dev") m["options"].push_back("ro");
+    b.script("cat /proc/self/mountinfo; echo ---; ls /dev/pts/ptmx /dev/null /dev/shm >/dev/null && echo present; "
+             "touch /dev/new 2>/dev/null && echo writable || echo refused; echo ok > /dev/null && echo null-ok");
+    auto r = run(b);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto parts = r.out.substr(0, r.out.find("---"));
+    EXPECT_TRUE(contains("," + mount_options(parts, "/dev") + ",", ",ro,")) << r;
+    auto tail = r.out.substr(r.out.find("---") + 4);
+    EXPECT_EQ(lines(tail), (std::vector<std::string>{"present", "refused", "null-ok"})) << r;
+}
+
 }  // namespace
 }  // namespace hako::test
