@@ -57,11 +57,13 @@ Result<std::vector<std::pair<UniqueFd, int>>> open_namespaces(pid_t init) {
 Status process_steps(const ExecConfig& cfg, int sync_fd) {
     const oci::Process& p = *cfg.process;
     HAKO_TRY(security::apply_rlimits(p.rlimits));
+    std::vector<std::string> env;
     {
         UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) return sys_error("open /");
         auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), p.cwd, O_PATH | O_DIRECTORY), "process.cwd");
         if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + p.cwd + "` (process.cwd)");
+        env = security::env_with_home(p.env, p.user.uid, root.get());
     }
     if (cfg.console_fd >= 0) {
         HAKO_TRY(setup_terminal(cfg.console_fd, p));
@@ -73,7 +75,7 @@ Status process_steps(const ExecConfig& cfg, int sync_fd) {
     const bool seccomp_late = HAKO_TRY(load_seccomp_early(cfg.seccomp, p.no_new_privileges, sync_fd));
     HAKO_TRY(security::assume_process_identity(p));
     std::string exe = HAKO_TRY(find_executable(p));
-    std::vector<char*> argv = c_strings(p.args), envp = c_strings(p.env);
+    std::vector<char*> argv = c_strings(p.args), envp = c_strings(env);
     if (seccomp_late) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
     execve(exe.c_str(), argv.data(), envp.data());
     return sys_error("exec `" + exe + "` (process.args[0])");

@@ -141,6 +141,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     // Opened before seccomp (which may refuse openat2); entered as the user.
     auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
                             "process.cwd");
+    std::vector<std::string> env = security::env_with_home(process.env, process.user.uid, root.get());
     root.reset();
 
     // No host fd crosses into the container (CVE-2024-21626): everything
@@ -150,15 +151,18 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
 
     if (process.no_new_privileges) HAKO_TRY(security::set_no_new_privs());
     const bool seccomp_late = HAKO_TRY(load_seccomp_early(cfg.seccomp, process.no_new_privileges, sync_fd));
+    // process.cwd entered while still privileged (a directory only root may
+    // enter works for any user), and again as the user, as runc does.
+    if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
     {
         log::Step step("capabilities and user");
         HAKO_TRY(security::assume_process_identity(process));
     }
-    if (fchdir(cwd.get()) < 0) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
+    if (fchdir(cwd.get()) < 0 && errno != EACCES) return sys_error("chdir `" + process.cwd + "` (process.cwd)");
     cwd.reset();
     std::string exe = HAKO_TRY(find_executable(process));
 
-    std::vector<char*> argv = c_strings(process.args), envp = c_strings(process.env);
+    std::vector<char*> argv = c_strings(process.args), envp = c_strings(env);
 
     // Ready: the runtime may go now; we wait for `start` on the exec fifo.
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

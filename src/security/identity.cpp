@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -7,7 +8,10 @@
 
 #include <string>
 
+#include "common/strings.hpp"
 #include "security/security.hpp"
+#include "sys/inroot.hpp"
+#include "sys/syscalls.hpp"
 
 namespace hako::security {
 
@@ -23,6 +27,34 @@ Status switch_user(const oci::User& user, bool setgroups_allowed) {
         return sys_error("setresuid " + std::to_string(user.uid) + " (process.user.uid)");
     umask(user.umask ? static_cast<mode_t>(*user.umask) : 022);
     return {};
+}
+
+std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, int rootfd) {
+    for (const auto& e : env)
+        if (e.starts_with("HOME=")) return env;
+    std::string home = "/";
+    auto path = sys::open_in_root(rootfd, "/etc/passwd", O_PATH);
+    // (reopened through the O_PATH fd: resolved inside the rootfs, read as a file)
+    UniqueFd fd(path ? ::open(sys::fd_path(path->get()).c_str(), O_RDONLY | O_CLOEXEC) : -1);
+    if (auto text = fd ? sys::read_fd(fd.get(), "/etc/passwd") : Result<std::string>(std::string())) {
+        const std::string want = std::to_string(uid);
+        for (auto line : split(*text, '\n')) {
+            // name:password:uid:gid:gecos:home:shell (fields may be empty)
+            std::vector<std::string_view> f;
+            for (size_t start = 0;;) {
+                size_t colon = line.find(':', start);
+                f.push_back(line.substr(start, colon - start));
+                if (colon == std::string_view::npos) break;
+                start = colon + 1;
+            }
+            if (f.size() < 6 || f[2] != want) continue;
+            if (!f[5].empty()) home = std::string(f[5]);
+            break;
+        }
+    }
+    auto out = env;
+    out.push_back("HOME=" + home);
+    return out;
 }
 
 Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits) {

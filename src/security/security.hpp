@@ -30,6 +30,10 @@ Status switch_user(const oci::User& user, bool setgroups_allowed);
 // The process's user and capabilities: the bounding set dropped, the user
 // switched with the capabilities kept, then exactly the process's sets.
 Status assume_process_identity(const oci::Process& p);
+// The process's environment with HOME added when it has none, as runc does:
+// the home of `uid`'s entry in the rootfs's /etc/passwd (read through
+// `rootfd`, inside the rootfs), "/" when there is none.
+std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, int rootfd);
 Status apply_rlimits(const std::vector<oci::Rlimit>& rlimits);
 Status set_no_new_privs();
 // AppArmor / SELinux: on this host at all?

@@ -141,13 +141,17 @@ Status write_file_atomic(int dirfd, const std::string& path, std::string_view co
 Result<std::string> read_file(const std::string& path, int dirfd) {
     UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd) return sys_error("open `" + path + "`");
+    return read_fd(fd.get(), path);
+}
+
+Result<std::string> read_fd(int fd, const std::string& what) {
     std::string out;
     char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return sys_error("read `" + path + "`");
+            return sys_error("read `" + what + "`");
         }
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));

@@ -45,6 +45,8 @@ Status write_all(int fd, const void* p, size_t n);
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
 // Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).
 Result<std::string> read_file(const std::string& path, int dirfd = AT_FDCWD);
+// The rest of an open file (`what` names it in errors).
+Result<std::string> read_fd(int fd, const std::string& what);
 // stat(2) succeeds (follows symlinks).
 bool path_exists(const std::string& path);
 

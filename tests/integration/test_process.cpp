@@ -230,5 +230,47 @@ TEST_F(Process, PreserveFdsAndSocketActivation) {
     EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2", "3", "4"})) << r;  // and nothing else
 }
 
+// No HOME in process.env: the user's home from the rootfs's /etc/passwd
+// (runc's rule), "/" for a uid it lacks; a HOME given stays. exec too.
+TEST_F(Process, HomeFromPasswd) {
+    struct Case {
+        int uid;
+        std::vector<std::string> env;
+        std::string want;
+    };
+    std::vector<Case> cases = {{0, {}, "/root"}, {1000, {}, "/tmp"}, {4242, {}, "/"}, {0, {"HOME=/given"}, "/given"}};
+    for (const auto& c : cases) {
+        Bundle b;
+        b.config()["process"]["user"] = {{"uid", c.uid}, {"gid", c.uid}};
+        for (const auto& e : c.env) b.config()["process"]["env"].push_back(e);
+        b.script("echo $HOME");
+        auto r = run(b);
+        ASSERT_EQ(r.exit_code, 0) << r;
+        EXPECT_EQ(trim(r.out), c.want) << "uid " << c.uid;
+    }
+    Bundle b({"sleep", "1000"});
+    std::string id = rt.new_id("home");
+    ASSERT_EQ(rt.run(b, id, {"-d"}).exit_code, 0);
+    auto as_root = rt({"exec", id, "sh", "-c", "echo $HOME"});
+    EXPECT_EQ(trim(as_root.out), "/root") << as_root;
+    auto as_test = rt({"exec", "--user", "1000:1000", id, "sh", "-c", "echo $HOME"});
+    EXPECT_EQ(trim(as_test.out), "/tmp") << as_test;
+    auto given = rt({"exec", "--env", "HOME=/x", id, "sh", "-c", "echo $HOME"});
+    EXPECT_EQ(trim(given.out), "/x") << given;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
+// process.cwd that only root may enter (/root is 0700) works for another
+// user: entered before the switch, as runc does.
+TEST_F(Process, CwdOnlyRootMayEnter) {
+    Bundle b;
+    b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    b.config()["process"]["cwd"] = "/root";
+    b.script("pwd; id -u");
+    auto r = run(b);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(lines(r.out), (std::vector<std::string>{"/root", "1000"})) << r;
+}
+
 }  // namespace
 }  // namespace hako::test
