@@ -24,7 +24,7 @@ int64_t now_ms() {
 
 // stdin: the state (a pipe); stdout and stderr: a pipe we read up to 4 KiB
 // of for the error message.
-Status run_child(const oci::Hook& hook, const std::string& what, std::string_view state) {
+Status run_child(const oci::Hook& hook, const std::string& what, std::string_view state, const std::string& cwd) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) return sys_error(what + ": pipe");
     UniqueFd in_r(in[0]), in_w(in[1]);
@@ -33,6 +33,7 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
     const std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     std::vector<char*> argv = c_strings(args);
     std::vector<char*> envp = c_strings(hook.env);
+    char** env = hook.env.empty() ? environ : envp.data();
     pid_t pid = fork();
     if (pid < 0) return sys_error(what + ": fork");
     if (pid == 0) {
@@ -41,7 +42,12 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         if (dup2(in_r.get(), 0) < 0 || dup2(out_w.get(), 1) < 0 || dup2(out_w.get(), 2) < 0) _exit(126);
-        execve(hook.path.c_str(), argv.data(), envp.data());
+        if (!cwd.empty() && chdir(cwd.c_str()) < 0) {
+            std::string msg = "chdir `" + cwd + "`: " + Error{errno, ""}.what().substr(2);
+            (void)!write(2, msg.data(), msg.size());
+            _exit(126);
+        }
+        execve(hook.path.c_str(), argv.data(), env);
         std::string msg = "exec: " + Error{errno, ""}.what().substr(2);
         (void)!write(2, msg.data(), msg.size());
         _exit(127);
@@ -102,7 +108,8 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
 
 }  // namespace
 
-Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json) {
+Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json,
+                const std::string& cwd) {
     // A hook that exits without reading its stdin must not kill us with SIGPIPE.
     struct sigaction ign{}, old{};
     ign.sa_handler = SIG_IGN;
@@ -112,11 +119,12 @@ Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std:
         ~Restore() { sigaction(SIGPIPE, old, nullptr); }
     } restore{&old};
     std::string what = "hooks." + std::string(kind) + "[" + std::to_string(index) + "] `" + hook.path + "`";
-    return run_child(hook, what, state_json);
+    return run_child(hook, what, state_json, cwd);
 }
 
-Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json) {
-    for (size_t i = 0; i < hooks.size(); ++i) HAKO_TRY(run_hook(hooks[i], kind, i, state_json));
+Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json,
+                 const std::string& cwd) {
+    for (size_t i = 0; i < hooks.size(); ++i) HAKO_TRY(run_hook(hooks[i], kind, i, state_json, cwd));
     return {};
 }
 

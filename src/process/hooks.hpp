@@ -15,9 +15,12 @@ namespace hako::proc {
 
 // Run hooks.<kind>[index]: a failure (exec error, non-zero exit, a signal,
 // the timeout) is an error naming it and its path, with the start of the
-// hook's output.
-Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json);
+// hook's output. A hook without `env` gets the runtime's environment (as
+// in runc and crun); `cwd`, when given, is its working directory.
+Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json,
+                const std::string& cwd = {});
 // Run `hooks` in order; the first failure ends it.
-Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json);
+Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json,
+                 const std::string& cwd = {});
 
 }  // namespace hako::proc

@@ -123,7 +123,8 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
             if (m.type != MsgType::HooksDone) return error("sync socket: unexpected message");
             hook_state = std::move(m.text);
             log::Step step("createContainer hooks");
-            return run_hooks(spec.hooks->create_container, "createContainer", hook_state);
+            // (at the rootfs, as runc runs them: hooks that touch ./lib/… rely on it)
+            return run_hooks(spec.hooks->create_container, "createContainer", hook_state, cfg.rootfs);
         };
     HAKO_TRY(fs::enter_rootfs(rc));
     HAKO_TRY(join_cgroup());

@@ -1,6 +1,7 @@
 // Hooks: each kind runs at its point of the lifecycle, in its namespace,
 // in the listed order, with the state on stdin; failures and timeouts are
 // errors (or, for poststart and poststop, warnings).
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "harness.hpp"
@@ -158,6 +159,25 @@ TEST_F(Hooks, EnvAndArgsAreTheHooks) {
     auto r = run(b);
     EXPECT_EQ(r.exit_code, 0) << r;
     EXPECT_EQ(read_file(out + "/env"), "zero bar \n");  // only the hook's env
+}
+
+// A hook without `env` inherits the runtime's environment (runc, crun); the
+// createContainer hook runs at the container's rootfs.
+TEST_F(Hooks, InheritTheRuntimesEnvironmentAndCreateContainerRunsAtTheRootfs) {
+    Bundle b({"true"});
+    std::string out = b.host_dir("out", 0777);
+    auto& h = b.config()["hooks"];
+    h["prestart"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo \"$HAKO_HOOK_MARK\" > " + out + "/env"}}}};
+    h["createContainer"] = {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "pwd -P > " + out + "/cwd"}}}};
+    setenv("HAKO_HOOK_MARK", "inherited", 1);
+    auto r = run(b);
+    unsetenv("HAKO_HOOK_MARK");
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(trim(read_file(out + "/env")), "inherited");
+    char* real = realpath(b.rootfs().c_str(), nullptr);
+    ASSERT_NE(real, nullptr);
+    EXPECT_EQ(trim(read_file(out + "/cwd")), std::string(real));
+    free(real);
 }
 
 }  // namespace
