@@ -323,7 +323,7 @@ sigset_t forwarded_signals() {
 }
 
 
-Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach) {
+Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach, bool keep) {
     sigset_t forward = forwarded_signals(), old;
     UniqueFd master;
     auto created = HAKO_TRY(create_container(store, opts, detach ? nullptr : &master));
@@ -344,7 +344,7 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach)
     if (detach) return 0;
     int code = proc::relay_and_wait(pid, master.get(), forward);
     sigprocmask(SIG_SETMASK, &old, nullptr);
-    (void)remove(store, opts.id, true);
+    if (!keep) (void)remove(store, opts.id, true);  // --keep: until `delete`
     return code;
 }
 
@@ -371,22 +371,27 @@ std::string state_json(const StateView& v) {
 Status kill(const StateStore& store, const std::string& id, int sig, bool all) {
     auto dir = HAKO_TRY(store.open(id));
     auto st = HAKO_TRY(dir.load());
-    if (status_of(st, dir) == ContainerStatus::Stopped)
+    if (status_of(st, dir) == ContainerStatus::Stopped) {
+        // (--all: no process is left to signal, which is what was asked, as runc has it)
+        if (all) return {};
         return error("container `" + id + "` is not running");
+    }
     if (!all) return signal_init(st, sig);
     if (st.cgroup_dirs.empty()) return signal_all(st, sig);
     return cgroup::Cgroup::from_dirs(st.cgroup_dirs).signal_all(sig);
 }
 
 Status remove(const StateStore& store, const std::string& id, bool force) {
-    auto dir = HAKO_TRY(store.open(id));
+    auto opened = store.open(id);
+    // --force of a container that is not there: done (callers' cleanup paths).
+    if (!opened && force && opened.error().err == kNoSuchContainer) return {};
+    auto dir = HAKO_TRY(std::move(opened));
     auto st = dir.load();
     if (st) {
         auto status = status_of(*st, dir);
-        // The spec: deleting a container that is not stopped is an error
-        // (runc deletes a created one anyway; Podman and containerd's shim
-        // say --force when they mean it).
-        if (status != ContainerStatus::Stopped && !force)
+        // A running or paused container needs --force; a created one is
+        // killed and deleted, as runc does.
+        if (status != ContainerStatus::Stopped && status != ContainerStatus::Created && !force)
             return error("container `" + id + "` is " + status_name(status) +
                          ": only a stopped container can be deleted (kill it first, or delete --force)");
         auto cg = cgroup::Cgroup::from_dirs(st->cgroup_dirs);
@@ -423,7 +428,7 @@ Result<int> parse_signal(std::string_view s) {
     if (s.empty()) return error("signal: empty");
     if (s.find_first_not_of("0123456789") == std::string_view::npos) {
         int n = atoi(std::string(s).c_str());
-        if (n <= 0 || n > SIGRTMAX) return error("unknown signal \"" + std::string(s) + "\"");
+        if (n < 0 || n > SIGRTMAX) return error("unknown signal \"" + std::string(s) + "\"");
         return n;
     }
     std::string name(s);

@@ -31,8 +31,9 @@ struct CreateOptions {
 Result<ContainerState> create(const StateStore& store, const CreateOptions& opts);
 Status start(const StateStore& store, const std::string& id);
 // run: create + start; in the foreground, wait and return the exit status
-// (128+N for a signal) and delete the container; detached, return 0.
-Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach);
+// (128+N for a signal) and delete the container (unless `keep`: it stays,
+// stopped, until `delete`); detached, return 0.
+Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach, bool keep = false);
 
 struct StateView {
     ContainerState state;

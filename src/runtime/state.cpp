@@ -171,14 +171,14 @@ Result<ContainerDir> StateStore::open(const std::string& id) const {
     std::string path = root_ + "/" + id;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) {
-        if (errno == ENOENT) return error("container `" + id + "` does not exist");
+        if (errno == ENOENT) return std::unexpected(Error{kNoSuchContainer, "container `" + id + "` does not exist"});
         return sys_error("open `" + path + "`");
     }
     auto lock = HAKO_TRY(take_lock(fd.get(), path));
     // Deleted while we waited for the lock?
     struct stat st{};
     if (fstatat(fd.get(), kStateFile, &st, 0) < 0)
-        return error("container `" + id + "` does not exist");
+        return std::unexpected(Error{kNoSuchContainer, "container `" + id + "` does not exist"});
     return ContainerDir(path, std::move(fd), std::move(lock));
 }
 

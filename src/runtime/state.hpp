@@ -55,6 +55,10 @@ private:
     UniqueFd lock_;
 };
 
+// Error::err of StateStore::open's "container `ID` does not exist" (a mark,
+// not an errno: not shown).
+inline constexpr int kNoSuchContainer = -3;
+
 class StateStore {
 public:
     explicit StateStore(std::string root) : root_(std::move(root)) {}

@@ -227,5 +227,54 @@ TEST_F(Lifecycle, StateRootIsCreatedWithItsParents) {
     EXPECT_FALSE(path_exists(root + "/" + id));
 }
 
+// What callers' cleanup paths rely on, as runc has it: delete --force of a
+// container that is not there succeeds; delete of a created one kills and
+// deletes it; kill --all of a stopped one succeeds; ps of a stopped one
+// prints the header.
+TEST_F(Lifecycle, DeleteKillAndPsAsRunc) {
+    auto gone = rt.remove("no-such-container-" + rt.new_id(), /*force=*/true);
+    EXPECT_EQ(gone.exit_code, 0) << gone;
+    auto gone2 = rt.remove("no-such-container-" + rt.new_id());
+    EXPECT_NE(gone2.exit_code, 0) << gone2;
+    EXPECT_TRUE(contains(gone2.err, "does not exist")) << gone2;
+
+    Bundle b({"sleep", "1000"});
+    std::string id = rt.new_id();
+    ASSERT_EQ(rt.create(b, id).exit_code, 0);
+    int pid = rt.state(id).value_or(json::object()).value("pid", 0);
+    ASSERT_GT(pid, 0);
+    auto d = rt.remove(id);
+    EXPECT_EQ(d.exit_code, 0) << d;
+    EXPECT_TRUE(rt.list_ids().empty());
+    EXPECT_TRUE(wait_until([&] { return !process_alive(pid); }, 5s));
+
+    Bundle t({"true"});
+    std::string stopped = rt.new_id();
+    ASSERT_EQ(rt.run(t, stopped, {"-d"}).exit_code, 0);
+    ASSERT_TRUE(rt.wait_status(stopped, "stopped", 10s));
+    for (const char* sig : {"KILL", "0"}) {
+        auto k = rt({"kill", "--all", stopped, sig});
+        EXPECT_EQ(k.exit_code, 0) << sig << k;
+    }
+    EXPECT_NE(rt.kill(stopped, "KILL").exit_code, 0);  // without --all: "not running"
+    auto ps = rt({"ps", stopped});
+    EXPECT_EQ(ps.exit_code, 0) << ps;
+    EXPECT_EQ(lines(ps.out).size(), 1u) << ps;
+    EXPECT_TRUE(contains(ps.out, "PID")) << ps;
+    EXPECT_EQ(rt.remove(stopped).exit_code, 0);
+}
+
+// run --keep: the stopped container stays (state, exit) until delete.
+TEST_F(Lifecycle, RunKeep) {
+    Bundle b;
+    b.script("exit 3");
+    std::string id = rt.new_id();
+    auto r = rt.run(b, id, {"--keep"});
+    EXPECT_EQ(r.exit_code, 3) << r;
+    EXPECT_EQ(rt.status(id), "stopped");
+    EXPECT_EQ(rt.remove(id).exit_code, 0);
+    EXPECT_TRUE(rt.list_ids().empty());
+}
+
 }  // namespace
 }  // namespace hako::test

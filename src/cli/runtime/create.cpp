@@ -36,10 +36,10 @@ void add_run(CLI::App& app, Globals& g, Action& action) {
     add_create_flags(sub, *o);
     sub->add_flag("-d,--detach", *detach, "return once the container has started");
     auto keep = std::make_shared<bool>(false);
-    sub->add_flag("--keep", *keep, "keep the container's state after it exits (ignored)");
+    sub->add_flag("--keep", *keep, "keep the stopped container (state, cgroup) until `delete`");
     sub->callback([&g, &action, o, detach, keep] {
-        action = [&g, o, detach] {
-            auto r = runtime::run(g.store(), *o, *detach);
+        action = [&g, o, detach, keep] {
+            auto r = runtime::run(g.store(), *o, *detach, *keep);
             return r ? *r : fail(r.error());
         };
     });
