@@ -1,6 +1,8 @@
 // Seccomp: the spec's filter compiled with libseccomp into BPF in the parent
 // (before clone); the child just loads the program.
+#include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -107,6 +109,65 @@ bool uses_notify(const oci::Seccomp& spec) {
     return false;
 }
 
+// runc's and crun's "ENOSYS stub", before libseccomp's program: on each of
+// the filter's architectures, a syscall numbered above every syscall the
+// profile names (one newer than the profile) returns ENOSYS instead of the
+// default action's errno, so that glibc falls back (clone3 -> clone,
+// faccessat2 -> faccessat) rather than failing with EPERM. Not for a
+// default that allows. x32's numbers (x86_64 with bit 30) go straight on.
+std::vector<sock_filter> enosys_stub(const oci::Seccomp& spec, uint32_t def) {
+    if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG) return {};
+    std::vector<uint32_t> archs{seccomp_arch_native()};
+    for (const auto& a : spec.architectures)
+        if (uint32_t t = seccomp_arch_resolve_name(arch_name(a).c_str());
+            t != 0 && std::find(archs.begin(), archs.end(), t) == archs.end())
+            archs.push_back(t);
+    struct Limit {
+        uint32_t arch;
+        uint32_t max;
+    };
+    std::vector<Limit> limits;
+    for (uint32_t arch : archs) {
+        int max = -1;
+        for (const auto& rule : spec.syscalls)
+            for (const auto& name : rule.names) max = std::max(max, seccomp_syscall_resolve_name_arch(arch, name.c_str()));
+        if (max >= 0) limits.push_back({arch, static_cast<uint32_t>(max)});
+    }
+    if (limits.empty()) return {};
+    constexpr uint32_t kX32Bit = 0x40000000;
+    // Layout: ld arch; one jeq per arch; ja main; then per arch a block
+    // (ld nr; [x86_64: jge x32 -> main]; jgt max -> enosys, else main);
+    // enosys: ret; main: libseccomp's program.
+    std::vector<size_t> block_len;
+    for (const auto& l : limits) block_len.push_back(l.arch == SCMP_ARCH_X86_64 ? 3 : 2);
+    std::vector<sock_filter> out;
+    out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+    size_t jeq_start = out.size();
+    size_t blocks_start = jeq_start + limits.size() + 1;
+    size_t total_blocks = 0;
+    for (size_t n : block_len) total_blocks += n;
+    const size_t enosys = blocks_start + total_blocks, main = enosys + 1;
+    size_t block_at = blocks_start;
+    for (size_t i = 0; i < limits.size(); ++i) {
+        size_t here = out.size();
+        out.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, limits[i].arch, static_cast<uint8_t>(block_at - here - 1), 0));
+        block_at += block_len[i];
+    }
+    out.push_back(BPF_STMT(BPF_JMP | BPF_JA, static_cast<uint32_t>(main - out.size() - 1)));
+    for (const auto& l : limits) {
+        out.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+        if (l.arch == SCMP_ARCH_X86_64) {
+            size_t here = out.size();
+            out.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, static_cast<uint8_t>(main - here - 1), 0));
+        }
+        size_t here = out.size();
+        out.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, l.max, static_cast<uint8_t>(enosys - here - 1),
+                               static_cast<uint8_t>(main - here - 1)));
+    }
+    out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    return out;
+}
+
 // libseccomp: the spec's rules into a BPF program.
 Result<std::vector<sock_filter>> compile_bpf(const oci::Seccomp& spec) {
     const std::string& base = kBase;
@@ -174,14 +235,18 @@ Result<std::vector<sock_filter>> compile_bpf(const oci::Seccomp& spec) {
     std::vector<sock_filter> filter(static_cast<size_t>(size) / sizeof(sock_filter));
     if (pread(mfd.get(), filter.data(), static_cast<size_t>(size), 0) != size)
         return sys_error(base + ": read BPF");
-    return filter;
+    auto stub = enosys_stub(spec, def);
+    if (stub.empty()) return filter;
+    stub.insert(stub.end(), filter.begin(), filter.end());
+    if (stub.size() > BPF_MAXINSNS) return error(base + ": the filter has more than 4096 instructions");
+    return stub;
 }
 
 // The cache key: everything the BPF depends on: the rules (in a canonical
 // text), this code's version, libseccomp's version and the kernel's
 // seccomp API level (libseccomp picks actions by it).
 std::string cache_key(const oci::Seccomp& spec) {
-    std::string t = "hako-seccomp-2\n";  // (bump when compile_bpf changes)
+    std::string t = "hako-seccomp-3\n";  // (bump when compile_bpf changes)
     const scmp_version* v = seccomp_version();
     t += std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
          " api " + std::to_string(seccomp_api_get()) + "\n";

@@ -2,6 +2,8 @@
 // conditions), kill, and notify (the listener fd and the state go to the
 // agent at listenerPath, which answers the container's syscalls).
 #include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -139,6 +141,34 @@ TEST_F(Seccomp, ExecTakesTheFilter) {
     auto s = rt({"exec", id, "sh", "-c", "grep Seccomp: /proc/self/status"});
     EXPECT_TRUE(contains(s.out, "2")) << s;  // SECCOMP_MODE_FILTER
     EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
+// A syscall newer than every syscall the profile names gets ENOSYS, not the
+// default errno (runc's and crun's stub): glibc then falls back (clone3 ->
+// clone). One the profile leaves out but older than its newest still gets
+// the default action.
+TEST_F(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
+#if defined(__x86_64__)
+    if (!path_exists(HAKO_TEST_HELPER)) GTEST_SKIP() << "no " << HAKO_TEST_HELPER;
+    Bundle b({"/bin/test-helper", "syscall", "39", "102", "435"});  // getpid, getuid, clone3
+    std::string rootfs = b.private_rootfs();
+    write_file(rootfs + "/bin/test-helper", read_file(HAKO_TEST_HELPER), 0755);
+    std::vector<std::string> names;
+    for (int nr = 0; nr <= 334; ++nr) {  // up to rseq; all but getpid
+        if (nr == 39) continue;
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+        if (name) names.emplace_back(name);
+        free(name);
+    }
+    json& sc = b.config()["linux"]["seccomp"];
+    sc = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"architectures", {"SCMP_ARCH_X86_64"}},
+          {"syscalls", {rule(names, "SCMP_ACT_ALLOW")}}};
+    auto r = run(b);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(lines(r.out), (std::vector<std::string>{"errno 1", "ok", "errno 38"})) << r;
+#else
+    GTEST_SKIP() << "x86_64 syscall numbers";
+#endif
 }
 
 }  // namespace
