@@ -159,11 +159,25 @@ Status check_linux(const Linux& l) {
     if (l.seccomp) {
         bool notify = l.seccomp->default_action == "SCMP_ACT_NOTIFY";
         for (const auto& sc : l.seccomp->syscalls) notify = notify || sc.action == "SCMP_ACT_NOTIFY";
+        // (runc's wording, which callers match)
         if (notify && l.seccomp->listener_path.empty())
             return field_error("linux.seccomp.listenerPath",
-                               "SCMP_ACT_NOTIFY needs a listener to send the notifications to");
-        if (!notify && !l.seccomp->listener_path.empty())
-            return field_error("linux.seccomp.listenerPath", "set, but no rule uses SCMP_ACT_NOTIFY");
+                               "failed to connect with seccomp agent: SCMP_ACT_NOTIFY needs a listener, "
+                               "and listenerPath is empty");
+        // Init itself writes after the filter is loaded (the sync socket, the
+        // exec fifo): a notifying write would wait on an agent that gets
+        // the listener only afterwards.
+        if (l.seccomp->default_action == "SCMP_ACT_NOTIFY")
+            return field_error("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be used as default action");
+        for (size_t i = 0; i < l.seccomp->syscalls.size(); ++i) {
+            const auto& sc = l.seccomp->syscalls[i];
+            if (sc.action != "SCMP_ACT_NOTIFY") continue;
+            for (const auto& n : sc.names)
+                if (n == "write")
+                    return field_error("linux.seccomp.syscalls[" + std::to_string(i) + "]",
+                                       "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+        }
+        // (a listenerPath without SCMP_ACT_NOTIFY rules is harmless: accepted, as by runc)
         if (!l.seccomp->listener_path.empty() && l.seccomp->listener_path[0] != '/')
             return field_error("linux.seccomp.listenerPath", "must be an absolute path");
     }

@@ -186,6 +186,8 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
         if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
     }
+    // startContainer hooks run under the filter, as in runc.
+    if (seccomp_late && cfg.exec_stub_fd < 0) load_seccomp_or_die(*cfg.seccomp);
     if (spec.hooks && !spec.hooks->start_container.empty()) {
         // (no exec stub then: create passes none)
         auto st = run_hooks(spec.hooks->start_container, "startContainer", hook_state);
@@ -195,7 +197,6 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
             _exit(1);
         }
     }
-    if (seccomp_late && cfg.exec_stub_fd < 0) load_seccomp_or_die(*cfg.seccomp);
     execve(exe.c_str(), argv.data(), envp.data());
     std::string msg = "hako-runtime: exec `" + exe + "` (process.args[0]): " +
                       Error{errno, ""}.what().substr(2) + "\n";

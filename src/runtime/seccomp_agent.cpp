@@ -17,7 +17,7 @@ Status send_seccomp_listener(const oci::Seccomp& seccomp, pid_t pid, const std::
     if (!seccomp.listener_metadata.empty()) j["metadata"] = seccomp.listener_metadata;
     j["state"] = std::move(state);
     const std::string field = "linux.seccomp.listenerPath `" + seccomp.listener_path + "`";
-    auto sock = HAKO_TRY_CTX(sys::connect_unix(seccomp.listener_path), field);
+    auto sock = HAKO_TRY_CTX(sys::connect_unix(seccomp.listener_path), field + ": failed to connect with seccomp agent");
     HAKO_TRY_CTX(sys::send_fd(sock.get(), listener, j.dump()), field);
     return {};
 }

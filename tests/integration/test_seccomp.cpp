@@ -171,5 +171,50 @@ TEST_F(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
 #endif
 }
 
+// runc's rules and wording around SCMP_ACT_NOTIFY: a listenerPath without a
+// NOTIFY rule is accepted; a NOTIFY whose agent is not there fails with
+// "failed to connect with seccomp agent"; NOTIFY on write is refused up front.
+TEST_F(Seccomp, NotifyRulesAsRunc) {
+    Bundle unused({"true"});
+    unused.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                           {"listenerPath", unused.dir() + "/agent.sock"},
+                                           {"syscalls", {rule({"mkdir"}, "SCMP_ACT_ERRNO")}}};
+    auto ok = run(unused);
+    EXPECT_EQ(ok.exit_code, 0) << ok;
+
+    Bundle missing({"true"});
+    missing.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                            {"listenerPath", missing.dir() + "/no-agent.sock"},
+                                            {"syscalls", {rule({"mkdir"}, "SCMP_ACT_NOTIFY")}}};
+    auto m = run(missing);
+    EXPECT_NE(m.exit_code, 0);
+    EXPECT_TRUE(contains(m.err, "failed to connect with seccomp agent")) << m;
+    EXPECT_TRUE(rt.list_ids().empty());
+
+    Bundle write({"true"});
+    write.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                          {"listenerPath", write.dir() + "/agent.sock"},
+                                          {"syscalls", {rule({"write", "mkdir"}, "SCMP_ACT_NOTIFY")}}};
+    auto w = run(write);
+    EXPECT_NE(w.exit_code, 0);
+    EXPECT_TRUE(contains(w.err, "SCMP_ACT_NOTIFY cannot be used for the write syscall")) << w;
+}
+
+// startContainer hooks run with the filter applied: a hook's mkdir under a
+// KILL rule fails the start, as in runc.
+TEST_F(Seccomp, StartContainerHooksRunUnderTheFilter) {
+    Bundle b({"true"});
+    std::string rootfs = b.writable_rootfs();  // (so that only the filter can stop the mkdir)
+    b.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                      {"syscalls", {rule({"mkdir", "mkdirat"}, "SCMP_ACT_KILL")}}};
+    b.config()["hooks"]["startContainer"] = {{{"path", "/bin/mkdir"}, {"args", {"mkdir", "/tmp/hook-dir"}}}};
+    std::string id = rt.new_id("schook");
+    ASSERT_EQ(rt.create(b, id).exit_code, 0);
+    (void)rt.start(id);
+    ASSERT_TRUE(rt.wait_status(id, "stopped", 10s));
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+    EXPECT_FALSE(path_exists(rootfs + "/tmp/hook-dir")) << "the hook ran without the filter";
+}
+
 }  // namespace
 }  // namespace hako::test
