@@ -38,6 +38,7 @@ struct ExecConfig {
     const cgroup::Cgroup* cgroup = nullptr;
     int preserve_fds = 0;
     int console_fd = -1;  // process.terminal: where the pty master goes
+    gid_t tty_gid = 0;    // the pty's group (pty_group)
     // SCMP_ACT_NOTIFY: the process's listener fd, for the agent.
     std::function<Status(pid_t pid, UniqueFd listener)> on_seccomp_listener;
 };

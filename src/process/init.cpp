@@ -136,7 +136,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), process.cwd, 0755), "process.cwd");
     HAKO_TRY(fs::finish_rootfs(rc));
     if (cfg.console_fd >= 0) {
-        HAKO_TRY(setup_terminal(cfg.console_fd, process));
+        HAKO_TRY(setup_terminal(cfg.console_fd, process, pty_group(spec, process)));
         close(cfg.console_fd);
     }
     // Opened before seccomp (which may refuse openat2); entered as the user.

@@ -1,6 +1,7 @@
 #include "process/terminal.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -20,7 +21,24 @@
 
 namespace hako::proc {
 
-Status setup_terminal(int console_sock, const oci::Process& p) {
+gid_t pty_group(const oci::Spec& spec, const oci::Process& p) {
+    for (const auto& m : spec.mounts) {
+        if (m.type != "devpts") continue;
+        for (const auto& o : m.options) {
+            if (!o.starts_with("gid=")) continue;
+            char* end = nullptr;
+            unsigned long gid = strtoul(o.c_str() + 4, &end, 10);
+            if (*end != '\0' || gid > 0xfffffffeUL) continue;
+            if (!spec.linux || spec.linux->gid_mappings.empty()) return static_cast<gid_t>(gid);
+            for (const auto& map : spec.linux->gid_mappings)
+                if (gid >= map.container_id && gid < uint64_t(map.container_id) + map.size)
+                    return static_cast<gid_t>(gid);
+        }
+    }
+    return p.user.gid;
+}
+
+Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) return sys_error("open /dev/ptmx (process.terminal)");
     int unlock = 0;
@@ -34,6 +52,10 @@ Status setup_terminal(int console_sock, const oci::Process& p) {
         slave.reset(::open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
         if (!slave) return sys_error("open `" + path + "` (process.terminal)");
     }
+    // The slave as the process will use it: its uid, the tty group (or its gid).
+    if (fchown(slave.get(), p.user.uid, tty_gid) < 0)
+        return sys_error("chown the pty to " + std::to_string(p.user.uid) + ":" + std::to_string(tty_gid) +
+                         " (process.user)");
     if (p.console_size) {
         winsize ws{};
         ws.ws_row = static_cast<unsigned short>(p.console_size->height);

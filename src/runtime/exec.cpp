@@ -97,6 +97,7 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     cfg.cgroup = cg ? &*cg : nullptr;
     cfg.preserve_fds = o.preserve_fds;
     cfg.console_fd = console.theirs.get();
+    cfg.tty_gid = proc::pty_group(spec, process);
     if (seccomp && seccomp->notify)
         cfg.on_seccomp_listener = [&](pid_t pid, UniqueFd listener) -> Status {
             return send_seccomp_listener(*spec.linux->seccomp, pid,

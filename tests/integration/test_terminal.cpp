@@ -92,5 +92,54 @@ TEST_F(Terminal, ForegroundRunRelaysTheCallersTerminal) {
     EXPECT_TRUE(rt.list_ids().empty());
 }
 
+// The pty's slave belongs to the process's uid and to the tty group (the
+// devpts mount's gid=5), or to the process's gid without one: for the
+// container's process and for exec --tty, as runc does.
+TEST_F(Terminal, PtyOwnedByTheUserAndTheTtyGroup) {
+    auto owner_of_tty = [&](Bundle& b, std::vector<std::string> extra_exec) {
+        std::string id = rt.new_id("ttyown");
+        UnixListener console(b.dir() + "/own-" + id + ".sock");
+        if (extra_exec.empty()) {
+            b.config()["process"]["terminal"] = true;
+            b.script("stat -c 'owner %u %g' $(tty); echo END");
+            EXPECT_EQ(rt.create(b, id, {"--console-socket", console.path()}).exit_code, 0);
+        } else {
+            b.args({"sleep", "1000"});
+            EXPECT_EQ(rt.run(b, id, {"--detach"}).exit_code, 0);
+            std::vector<std::string> cmd = {"exec", "--tty", "--detach", "--console-socket", console.path()};
+            cmd.insert(cmd.end(), extra_exec.begin(), extra_exec.end());
+            for (const char* a : {"sh", "-c", "stat -c 'owner %u %g' $(tty); echo END"}) cmd.emplace_back(a);
+            cmd.insert(cmd.end() - 3, id);
+            auto e = rt(cmd);
+            EXPECT_EQ(e.exit_code, 0) << e;
+        }
+        int conn = console.accept(5s);
+        if (conn < 0) return std::string("no console");
+        int master = recv_fd(conn, nullptr, 5s);
+        close(conn);
+        if (extra_exec.empty()) (void)rt.start(id);
+        std::string out = read_until(master, "END", 10s);
+        close(master);
+        (void)rt.remove(id, true);
+        auto at = out.find("owner ");
+        return at == std::string::npos ? out : trim(out.substr(at + 6, out.find('\n', at) - at - 6));
+    };
+    Bundle run_as;
+    run_as.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    EXPECT_EQ(owner_of_tty(run_as, {}), "1000 5");
+    Bundle exec_as;
+    EXPECT_EQ(owner_of_tty(exec_as, {"--user", "1000:1001"}), "1000 5");
+    Bundle no_gid;
+    for (auto& m : no_gid.config()["mounts"])
+        if (m["type"] == "devpts") {
+            json opts = json::array();
+            for (auto& o : m["options"])
+                if (o != "gid=5") opts.push_back(o);
+            m["options"] = opts;
+        }
+    no_gid.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    EXPECT_EQ(owner_of_tty(no_gid, {}), "1000 1000");
+}
+
 }  // namespace
 }  // namespace hako::test
