@@ -206,10 +206,8 @@ Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& i
     log::Step step("create cgroups");
     Cgroup cg;
     cg.v2_ = is_pure_v2();
-    const bool want_unified =
-        cg.v2_ || (r && (!r->unified.empty() || !r->hugepage_limits.empty() || !r->rdma.empty()));
+    (void)r;
     for (const auto& h : HAKO_TRY(hierarchies(cg.v2_))) {
-        if (h.controllers.empty() && !want_unified) continue;
         std::string rel;
         if (spec_path.empty())
             rel = join_path(h.own, "hako-" + id);
@@ -260,15 +258,16 @@ Cgroup Cgroup::from_dirs(std::vector<std::string> dirs) {
     return cg;
 }
 
-Status Cgroup::add(pid_t pid) const {
+Status Cgroup::add(pid_t pid, bool skip_unified) const {
     log::Step step("join cgroups");
     for (const auto& d : dirs_)
-        HAKO_TRY(sys::write_file(d + "/cgroup.procs", std::to_string(pid)));
+        if (!skip_unified || d != unified_) HAKO_TRY(sys::write_file(d + "/cgroup.procs", std::to_string(pid)));
     return {};
 }
 
-Status Cgroup::join_self() const {
+Status Cgroup::join_self(bool skip_unified) const {
     for (const auto& d : dirs_) {
+        if (skip_unified && d == unified_) continue;
         bool v1 = !v2_ && !in_unified(d);
         HAKO_TRY_CTX(sys::write_file(d + (v1 ? "/tasks" : "/cgroup.procs"), "0"), "join cgroup `" + d + "`");
     }
@@ -276,7 +275,7 @@ Status Cgroup::join_self() const {
 }
 
 Result<UniqueFd> Cgroup::open_leaf() const {
-    if (!v2_ || unified_.empty()) return UniqueFd();
+    if (unified_.empty()) return UniqueFd();
     UniqueFd fd(::open(unified_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) return sys_error("open cgroup `" + unified_ + "`");
     return fd;

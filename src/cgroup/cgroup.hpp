@@ -38,9 +38,10 @@ public:
     // Create the container's cgroup. `spec_path` is linux.cgroupsPath:
     // absolute = from each hierarchy's root; relative = under the caller's
     // own cgroup; empty = "<caller's cgroup>/hako-<id>".
-    // On a hybrid host the unified (v2) hierarchy gets a directory too when
-    // `r` needs it (unified keys, hugetlb or rdma limits): joining it costs
-    // a locked cgroup.procs write that the v1 hierarchies avoid (join_self).
+    // On a hybrid host the unified (v2) hierarchy gets a directory too, as
+    // runc makes it (a later `update` with unified keys needs it); init and
+    // exec'd processes are cloned into it (open_leaf), which spares the
+    // locked cgroup.procs write the v1 hierarchies avoid (join_self).
     static Result<Cgroup> create(const std::string& spec_path, const std::string& id,
                                  const oci::Resources* r = nullptr);
     // The cgroup of an existing container, from the directories it recorded.
@@ -52,16 +53,17 @@ public:
     // are applied only when `r` has some.
     Status apply(const oci::Resources& r, const std::vector<oci::Device>& devices = {},
                  bool update = false) const;
-    // Move `pid` into every directory (a cgroup.procs write each).
-    Status add(pid_t pid) const;
+    // Move `pid` into every directory (a cgroup.procs write each); but the
+    // unified one with `skip_unified` (clone3 placed it there: open_leaf).
+    Status add(pid_t pid, bool skip_unified = false) const;
     // Move the calling single-threaded process into every directory: "0"
     // into each v1 hierarchy's `tasks` (the kernel then skips the global
     // threadgroup lock whose RCU wait makes a cgroup.procs write take
     // 10-30 ms), cgroup.procs in a v2 one. Needs write access to the files
-    // (not from a new user namespace).
-    Status join_self() const;
-    // Pure v2: an O_DIRECTORY fd of the leaf, for clone3 CLONE_INTO_CGROUP.
-    // On v1/hybrid an empty fd (the caller then uses add()).
+    // (not from a new user namespace). `skip_unified`: as for add().
+    Status join_self(bool skip_unified = false) const;
+    // An O_DIRECTORY fd of the v2 leaf (pure v2, or a hybrid host's unified
+    // directory), for clone3 CLONE_INTO_CGROUP; on pure v1 an empty fd.
     Result<UniqueFd> open_leaf() const;
 
     // Freeze / thaw every process (v1 freezer.state, v2 cgroup.freeze);

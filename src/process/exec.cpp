@@ -82,11 +82,11 @@ Status process_steps(const ExecConfig& cfg, int sync_fd) {
 }
 
 // The joiner: cgroup, namespaces, then a fork into the pid namespace.
-[[noreturn]] void joiner(const ExecConfig& cfg, bool join_cgroup, int sync_fd) noexcept {
+[[noreturn]] void joiner(const ExecConfig& cfg, bool join_cgroup, bool skip_unified, int sync_fd) noexcept {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     auto steps = [&]() -> Status {
-        if (join_cgroup) HAKO_TRY_CTX(cfg.cgroup->join_self(), "join the container's cgroup");
+        if (join_cgroup) HAKO_TRY_CTX(cfg.cgroup->join_self(skip_unified), "join the container's cgroup");
         auto fds = HAKO_TRY(open_namespaces(cfg.init));
         for (auto& [fd, flag] : fds)
             if (setns(fd.get(), flag) < 0) return sys_error("join the container's namespaces (setns)");
@@ -157,7 +157,7 @@ Result<Execed> exec_process(const ExecConfig& cfg) {
     pid_t jpid = HAKO_TRY(clone_child(0, &joiner_fd, cfg.cgroup, &placed));
     if (jpid == 0) {
         parent_end.reset();
-        joiner(cfg, cfg.cgroup && !placed, child_end.get());
+        joiner(cfg, cfg.cgroup && !(placed && cfg.cgroup->v2()), /*skip_unified=*/placed, child_end.get());
     }
     child_end.reset();
 

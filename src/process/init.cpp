@@ -52,7 +52,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
 
     if (cfg.cgroup_self_join) {
         log::Step step("join cgroups");
-        HAKO_TRY_CTX(cfg.cgroup->join_self(), "put init into its cgroup");
+        HAKO_TRY_CTX(cfg.cgroup->join_self(cfg.unified_by_clone), "put init into its cgroup");
     }
     // Our id maps written?
     if (child_waits(plan)) HAKO_TRY(wait_for(sync_fd, MsgType::Continue));

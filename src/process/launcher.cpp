@@ -120,8 +120,9 @@ Result<Launched> launch(const LaunchConfig& config) {
         if (cfg.cgroup) flags &= ~uint64_t(CLONE_NEWCGROUP);
         bool placed = false;  // (set in the child too: it returns from the same clone)
         pid = HAKO_TRY(clone_child(flags, &pidfd, cfg.cgroup, &placed));
-        cfg.cgroup_by_clone = placed;
-        cfg.cgroup_self_join = cfg.cgroup && !placed && !plan.new_user && !plan.join_user;
+        cfg.cgroup_by_clone = placed && cfg.cgroup->v2();
+        cfg.unified_by_clone = placed && !cfg.cgroup->v2();
+        cfg.cgroup_self_join = cfg.cgroup && !cfg.cgroup_by_clone && !plan.new_user && !plan.join_user;
         if (pid == 0) {  // (inside the scope: init never ends the parent's Step)
             parent_end.reset();
             container_init(cfg, plan, child_end.get());
@@ -149,7 +150,7 @@ Result<Launched> launch(const LaunchConfig& config) {
         HAKO_TRY(send({MsgType::Continue}));
     }
     if (parent_joins_cgroup(cfg) && !init_gone) {
-        auto added = cfg.cgroup->add(pid);
+        auto added = cfg.cgroup->add(pid, cfg.unified_by_clone);
         // (init failed meanwhile, and can't be moved: its error tells why)
         if (!added && !readable(parent_end.get()))
             return std::unexpected(std::move(added).error().context("put init into its cgroup"));

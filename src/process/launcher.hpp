@@ -28,6 +28,9 @@ struct LaunchConfig {
     // Set by launch(): clone3 put init into the cgroup (CLONE_INTO_CGROUP,
     // cgroup v2), so init needn't wait for the parent to move it.
     bool cgroup_by_clone = false;
+    // Set by launch(): on a hybrid host clone3 put init into the unified
+    // leaf; the v1 hierarchies are still to join.
+    bool unified_by_clone = false;
     // Set by launch(): init moves itself into the cgroup first thing
     // (Cgroup::join_self; not from a new user namespace, which can't write
     // the host's cgroup files).
@@ -85,8 +88,9 @@ Result<bool> load_seccomp_early(const security::SeccompProgram* prog, bool no_ne
 std::vector<char*> c_strings(const std::vector<std::string>& v);
 
 // Clone a child (fork-like, `flags` adding namespaces) into `cg`: on cgroup
-// v2 clone3 places it (CLONE_INTO_CGROUP) and *placed is set; otherwise, or
-// when that fails, a plain clone and *placed is false (the caller moves it).
+// v2 clone3 places it (CLONE_INTO_CGROUP) and *placed is set (on a hybrid
+// host: in the unified leaf only); otherwise, or when that fails, a plain
+// clone and *placed is false (the caller moves it).
 Result<pid_t> clone_child(uint64_t flags, UniqueFd* pidfd, const cgroup::Cgroup* cg, bool* placed);
 
 // The name of the exec fifo inside the state directory.

@@ -81,6 +81,11 @@ struct ExecOptions {
     int preserve_fds = 0;
     std::string apparmor;            // --apparmor: the AppArmor profile
     std::string process_label;       // --process-label: the SELinux label
+    std::vector<uint32_t> additional_gids;  // -g/--additional-gids
+    bool ignore_paused = false;      // --ignore-paused: exec into a paused container
+    // --cgroup [CONTROLLER:]PATH: a sub-cgroup of the container's (per
+    // controller on v1; no controller: every hierarchy).
+    std::vector<std::string> sub_cgroups;
 };
 // Foreground: the process's exit status; detached: 0 once it runs.
 Result<int> exec(const StateStore& store, const ExecOptions& opts);

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "cgroup/cgroup.hpp"
+#include "common/strings.hpp"
 #include "process/exec.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
@@ -56,11 +58,45 @@ Result<oci::Process> make_process(const ExecOptions& o, const oci::Spec& spec) {
             set->push_back(*cap);
     }
     if (o.no_new_privs) p.no_new_privileges = true;
+    for (uint32_t gid : o.additional_gids) p.user.additional_gids.push_back(gid);
     if (!o.console_socket.empty() && !p.terminal)
         return error("--console-socket given, but there is no terminal (--tty, process.terminal)");
     if (p.terminal && o.console_socket.empty() && o.detach)
         return error("--tty with --detach needs --console-socket for the pty master");
     return p;
+}
+
+// --cgroup [CONTROLLER:]PATH: the container's directories with PATH below
+// them (each must exist); CONTROLLER picks the v1 hierarchy it applies to
+// (its mount's name holds it), none means every one.
+Result<std::vector<std::string>> sub_cgroup_dirs(std::vector<std::string> dirs,
+                                                 const std::vector<std::string>& subs) {
+    for (const auto& arg : subs) {
+        auto colon = arg.find(':');
+        std::string ctrl = colon == std::string::npos ? "" : arg.substr(0, colon);
+        std::string path = colon == std::string::npos ? arg : arg.substr(colon + 1);
+        while (!path.empty() && path.front() == '/') path.erase(0, 1);
+        if (path.empty()) return error("--cgroup `" + arg + "`: no path");
+        for (auto piece : split(path, '/'))
+            if (piece == "..") return error("--cgroup `" + arg + "`: the path must stay below the container's cgroup");
+        bool matched = false;
+        for (auto& d : dirs) {
+            if (!ctrl.empty()) {
+                // "/sys/fs/cgroup/cpu,cpuacct/..." : the hierarchy's name holds the controller
+                auto rel = d.substr(std::min(d.size(), std::string("/sys/fs/cgroup/").size()));
+                auto names = split(rel.substr(0, rel.find('/')), ',');
+                bool has = std::find(names.begin(), names.end(), ctrl) != names.end() ||
+                           (ctrl == "unified" && d.find("/unified/") != std::string::npos);
+                if (!has && !cgroup::is_pure_v2()) continue;
+            }
+            std::string sub = d + "/" + path;
+            if (!sys::path_exists(sub)) return sys_error("--cgroup `" + arg + "`: `" + sub + "`", ENOENT);
+            d = sub;
+            matched = true;
+        }
+        if (!matched) return error("--cgroup `" + arg + "`: the container has no `" + ctrl + "` cgroup");
+    }
+    return dirs;
 }
 
 }  // namespace
@@ -71,7 +107,10 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
         auto dir = HAKO_TRY(store.open(o.id));
         st = HAKO_TRY(dir.load());
         auto status = status_of(st, dir);
-        if (status != ContainerStatus::Running && status != ContainerStatus::Created)
+        if (status == ContainerStatus::Paused && !o.ignore_paused)
+            return error("container `" + o.id + "` is paused: can't exec in it (--ignore-paused to override)");
+        if (status != ContainerStatus::Running && status != ContainerStatus::Created &&
+            status != ContainerStatus::Paused)
             return error("container `" + o.id + "` is " + status_name(status) + ": can't exec in it");
     }
     auto spec = HAKO_TRY(oci::load_spec(st.bundle + "/config.json"));
@@ -87,7 +126,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     UniqueFd master;
     auto init = HAKO_TRY(open_init(st));
     std::optional<cgroup::Cgroup> cg;
-    if (!st.cgroup_dirs.empty()) cg = cgroup::Cgroup::from_dirs(st.cgroup_dirs);
+    if (!st.cgroup_dirs.empty())
+        cg = cgroup::Cgroup::from_dirs(HAKO_TRY(sub_cgroup_dirs(st.cgroup_dirs, o.sub_cgroups)));
 
     proc::ExecConfig cfg;
     cfg.init = st.pid;

@@ -3,6 +3,7 @@
 // inside it, pause/resume/update/events/ps/kill --all through it, and
 // removed by delete. Every test runs on cgroup v1 (this host) and on pure
 // v2 (tests/vm/run-cgroup-v2.sh runs the "Cgroup*" suites in a VM).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.hpp"
@@ -328,6 +329,39 @@ TEST_F(Cgroups, DeleteRightAfterExit) {
         ASSERT_EQ(r.exit_code, 0) << r;
         expect_no_cgroup_left(rel_path(id));
     }
+}
+
+// exec --cgroup SUB: the process runs in a sub-cgroup of the container's
+// (every hierarchy; a `..` is refused); without it, in the container's own,
+// the unified hierarchy's included on a hybrid host.
+TEST_F(Cgroups, ExecIntoASubCgroup) {
+    Bundle b({"sleep", "1000"});
+    std::string id = with_cgroup(b);
+    ASSERT_EQ(rt.run(b, id, {"-d"}).exit_code, 0);
+    auto plain = rt({"exec", id, "cat", "/proc/self/cgroup"});
+    ASSERT_EQ(plain.exit_code, 0) << plain;
+    for (const auto& l : lines(plain.out))
+        if (l.rfind("0::", 0) == 0 && path_exists("/sys/fs/cgroup/unified/cgroup.procs"))
+            EXPECT_TRUE(contains(l, rel_path(id))) << "not in the unified hierarchy: " << plain.out;
+    std::vector<std::string> made;
+    for (const auto& d : all_dirs(rel_path(id)))
+        if (path_exists(d) && mkdir((d + "/sub").c_str(), 0755) == 0) {
+            made.push_back(d + "/sub");
+            for (const char* f : {"cpuset.cpus", "cpuset.mems"})  // (v1: an empty cpuset takes no task)
+                if (path_exists(d + "/" + f) && !kV2) write_file(d + "/sub/" + f, read_file(d + "/" + f));
+        }
+    ASSERT_FALSE(made.empty());
+    auto sub = rt({"exec", "--cgroup", "sub", id, "cat", "/proc/self/cgroup"});
+    ASSERT_EQ(sub.exit_code, 0) << sub;
+    size_t in_sub = 0;
+    for (const auto& l : lines(sub.out))
+        if (contains(l, rel_path(id) + "/sub")) ++in_sub;
+    EXPECT_GE(in_sub, 1u) << sub.out;
+    auto up = rt({"exec", "--cgroup", "../x", id, "true"});
+    EXPECT_EQ(up.exit_code, 255) << up;
+    EXPECT_TRUE(contains(up.err, "below the container's cgroup")) << up;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+    expect_no_cgroup_left(rel_path(id));
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // status in the foreground.
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "harness.hpp"
 
 namespace hako::test {
@@ -148,6 +151,43 @@ TEST_F(Exec, ErrorsNameTheProblem) {
     EXPECT_NE(stopped.exit_code, 0);
     EXPECT_TRUE(contains(stopped.err, "is stopped")) << stopped;
     EXPECT_EQ(rt.remove(id).exit_code, 0);
+}
+
+// -g/--additional-gids; exit statuses: the process's own, and 255 when the
+// runtime fails (runc's rule, so callers can tell them apart).
+TEST_F(Exec, AdditionalGidsAndTheRuntimesExitStatus) {
+    Bundle b({"sleep", "1000"});
+    auto [id, init] = start_sleeper(rt, b);
+    auto g = rt({"exec", "-g", "10", "--additional-gids", "20", id, "id", "-G"});
+    ASSERT_EQ(g.exit_code, 0) << g;
+    auto gids = words(g.out);
+    EXPECT_NE(std::find(gids.begin(), gids.end(), "10"), gids.end()) << g;
+    EXPECT_NE(std::find(gids.begin(), gids.end(), "20"), gids.end()) << g;
+    auto one = rt({"exec", id, "sh", "-c", "exit 1"});
+    EXPECT_EQ(one.exit_code, 1) << one;
+    auto none = rt({"exec", "no-such-container", "true"});
+    EXPECT_EQ(none.exit_code, 255) << none;
+    auto bad = rt({"exec", "--cwd", "/no/such/dir", id, "true"});
+    EXPECT_EQ(bad.exit_code, 255) << bad;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
+// A paused container: exec refuses, unless --ignore-paused (the process
+// then runs once the container is resumed).
+TEST_F(Exec, IgnorePaused) {
+    Bundle b({"sleep", "1000"});
+    auto [id, init] = start_sleeper(rt, b);
+    ASSERT_EQ(rt({"pause", id}).exit_code, 0);
+    auto refused = rt({"exec", id, "true"});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_TRUE(contains(refused.err, "--ignore-paused")) << refused;
+    auto child = rt.spawn({"exec", "--ignore-paused", id, "echo", "ran"});
+    std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(rt({"resume", id}).exit_code, 0);
+    auto r = child->wait();
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(trim(r.out), "ran") << r;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
 }
 
 }  // namespace

@@ -19,6 +19,11 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
     sub->add_option("--preserve-fds", o->preserve_fds, "pass fds 3 .. 3+N-1 on");
     sub->add_option("--apparmor", o->apparmor, "the AppArmor profile of the process");
     sub->add_option("--process-label", o->process_label, "the SELinux label of the process");
+    sub->add_option("-g,--additional-gids", o->additional_gids, "an additional group id (repeatable)")
+        ->allow_extra_args(false);
+    sub->add_flag("--ignore-paused", o->ignore_paused, "exec even into a paused container");
+    sub->add_option("--cgroup", o->sub_cgroups, "[CONTROLLER:]PATH: run in this sub-cgroup of the container's")
+        ->allow_extra_args(false);
     sub->add_option("id", o->id, "container id")->required();
     sub->prefix_command();  // what follows the id is the command's (`exec ID ls -la`)
     sub->callback([&g, &action, sub, o] {
@@ -27,7 +32,11 @@ void add_exec(CLI::App& app, Globals& g, Action& action) {
             if (!words.empty() && words.front() == "--") words.erase(words.begin());
             o->args = words;
             auto r = runtime::exec(g.store(), *o);
-            if (!r) return fail(r.error());
+            // 255: the runtime failed, not the process (whose own status may be 1), as runc.
+            if (!r) {
+                (void)fail(r.error());
+                return 255;
+            }
             return *r;
         };
     });
