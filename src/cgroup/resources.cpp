@@ -108,8 +108,21 @@ Status memory_v2(const Files& f, const oci::MemoryResources& m) {
 
 Status cpu_v1(const Files& f, const oci::CpuResources& c) {
     if (c.shares) HAKO_TRY(f.write("cpu.shares", num(int64_t(*c.shares)), "cpu.shares"));
-    if (c.period) HAKO_TRY(f.write("cpu.cfs_period_us", num(int64_t(*c.period)), "cpu.period"));
-    if (c.quota) HAKO_TRY(f.write("cpu.cfs_quota_us", num(*c.quota), "cpu.quota"));
+    // The kernel checks quota/period against the parent's at each write: in
+    // a nested (pod) cgroup with a limit of its own, the first of the two
+    // writes may briefly exceed it (EINVAL). Period first (a longer one only
+    // lowers the rate); refused, quota first, then period (runc's order).
+    bool quota_done = false;
+    if (c.period) {
+        auto st = f.write("cpu.cfs_period_us", num(int64_t(*c.period)), "cpu.period");
+        if (!st && st.error().err == EINVAL && c.quota) {
+            HAKO_TRY(f.write("cpu.cfs_quota_us", num(*c.quota), "cpu.quota"));
+            quota_done = true;
+            st = f.write("cpu.cfs_period_us", num(int64_t(*c.period)), "cpu.period");
+        }
+        HAKO_TRY(std::move(st));
+    }
+    if (c.quota && !quota_done) HAKO_TRY(f.write("cpu.cfs_quota_us", num(*c.quota), "cpu.quota"));
     if (c.burst) HAKO_TRY(f.write("cpu.cfs_burst_us", num(int64_t(*c.burst)), "cpu.burst"));
     if (c.realtime_period)
         HAKO_TRY(f.write("cpu.rt_period_us", num(int64_t(*c.realtime_period)), "cpu.realtimePeriod"));

@@ -165,6 +165,10 @@ constexpr const char* kDefaultConfig = R"json({
 
 std::string runtime_binary() { return env_or("HAKO_TEST_RUNTIME", HAKO_RUNTIME_BIN); }
 std::string fixture_rootfs() { return env_or("HAKO_TEST_ROOTFS", HAKO_TEST_ROOTFS); }
+#ifndef HAKO_TEST_HELPER
+#define HAKO_TEST_HELPER ""
+#endif
+std::string test_helper() { return env_or("HAKO_TEST_HELPER", HAKO_TEST_HELPER); }
 
 // --- Result ----------------------------------------------------------------------
 

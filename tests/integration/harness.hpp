@@ -48,6 +48,9 @@ std::string runtime_binary();
 // (the busybox tree tests/fixtures/make-rootfs.sh builds). Shared by all tests:
 // containers use it read-only; anything that may write to it gets a copy.
 std::string fixture_rootfs();
+// $HAKO_TEST_HELPER, else the compiled-in one: tests/fixtures/test_helper.cpp,
+// a static binary tests copy into a container's rootfs ("" if none).
+std::string test_helper();
 
 // --- running commands -----------------------------------------------------------
 

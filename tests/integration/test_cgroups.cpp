@@ -364,5 +364,38 @@ TEST_F(Cgroups, ExecIntoASubCgroup) {
     expect_no_cgroup_left(rel_path(id));
 }
 
+// update of cpu quota and period in a nested (pod) cgroup whose parent has
+// its own limit: the writes are ordered so the child never exceeds the
+// parent on the way (runc's order).
+TEST_F(Cgroups, UpdateCpuInANestedCgroupUnderALimit) {
+    Bundle b({"sleep", "1000"});
+    std::string id = rt.new_id("cg");
+    const std::string pod = rel_path(id) + "-pod";
+    b.config()["linux"]["cgroupsPath"] = pod + "/c";
+    resources(b)["cpu"] = {{"quota", 20000}, {"period", 100000}};
+    ASSERT_EQ(rt.run(b, id, {"-d"}).exit_code, 0);
+    // The pod's limit: half a CPU.
+    std::string pod_dir = dir("cpu", pod);
+    if (kV2)
+        write_file(pod_dir + "/cpu.max", "50000 100000");
+    else {
+        write_file(pod_dir + "/cpu.cfs_quota_us", "50000");
+    }
+    // Half a CPU again, on a shorter period: 10000/20000. Period first would
+    // be 20000/20000 for a moment: over the pod's limit.
+    auto u = rt({"update", "--cpu-quota", "10000", "--cpu-period", "20000", id});
+    EXPECT_EQ(u.exit_code, 0) << u;
+    std::string c_dir = dir("cpu", pod + "/c");
+    if (kV2)
+        EXPECT_EQ(trim(read_file(c_dir + "/cpu.max")), "10000 20000");
+    else {
+        EXPECT_EQ(trim(read_file(c_dir + "/cpu.cfs_quota_us")), "10000");
+        EXPECT_EQ(trim(read_file(c_dir + "/cpu.cfs_period_us")), "20000");
+    }
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+    for (const auto& d : all_dirs(pod)) rmdir(d.c_str());
+    expect_no_cgroup_left(pod);
+}
+
 }  // namespace
 }  // namespace hako::test

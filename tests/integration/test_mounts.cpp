@@ -222,13 +222,13 @@ TEST_F(Mounts, TmpfsTmpcopyupStartsWithTheDirectorysContents) {
 // fully visible /proc would let a nested user namespace mount a fresh,
 // unmasked procfs. The runtime detaches it, as with pivot_root.
 TEST_F(Mounts, NoPivotLeavesNoFullyVisibleProc) {
-    if (!path_exists(HAKO_TEST_HELPER)) GTEST_SKIP() << "no " << HAKO_TEST_HELPER;
+    if (!path_exists(test_helper())) GTEST_SKIP() << "no test helper `" << test_helper() << "`";
     for (bool no_pivot : {true, false}) {
         Bundle b({"/bin/test-helper", "nested-proc", "/mnt"});
         // (not root: mapping the host's uid 0 would need CAP_SETFCAP)
         b.config()["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
         std::string rootfs = b.writable_rootfs();
-        write_file(rootfs + "/bin/test-helper", read_file(HAKO_TEST_HELPER), 0755);
+        write_file(rootfs + "/bin/test-helper", read_file(test_helper()), 0755);
         std::string id = rt.new_id("np");
         std::vector<std::string> extra;
         if (no_pivot) extra.push_back("--no-pivot");

@@ -149,10 +149,10 @@ TEST_F(Seccomp, ExecTakesTheFilter) {
 // the default action.
 TEST_F(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
 #if defined(__x86_64__)
-    if (!path_exists(HAKO_TEST_HELPER)) GTEST_SKIP() << "no " << HAKO_TEST_HELPER;
+    if (!path_exists(test_helper())) GTEST_SKIP() << "no test helper `" << test_helper() << "`";
     Bundle b({"/bin/test-helper", "syscall", "39", "102", "435"});  // getpid, getuid, clone3
     std::string rootfs = b.private_rootfs();
-    write_file(rootfs + "/bin/test-helper", read_file(HAKO_TEST_HELPER), 0755);
+    write_file(rootfs + "/bin/test-helper", read_file(test_helper()), 0755);
     std::vector<std::string> names;
     for (int nr = 0; nr <= 334; ++nr) {  // up to rseq; all but getpid
         if (nr == 39) continue;

@@ -80,6 +80,8 @@ copy_bin() {
 copy_bin "$runtime" "$payload/hako-runtime"
 copy_bin "$tests" "$payload/hako-integration-tests"
 cp -a "$rootfs" "$payload/test-rootfs"
+# The static helper some tests copy into a container (no-pivot, seccomp).
+[ -x "$build/tests/hako-test-helper" ] && copy_bin "$build/tests/hako-test-helper" "$payload/hako-test-helper"
 # hako's own tests too (tests/cli), with the same filter, when built.
 cli_tests=""
 if [ -x "$build/hako" ] && [ -x "$build/tests/hako-cli-tests" ] &&
@@ -96,6 +98,7 @@ cat > "$payload/run-tests.sh" <<EOF
 # Runs in the VM (busybox sh), cwd /payload.
 export HAKO_TEST_RUNTIME=/payload/hako-runtime
 export HAKO_TEST_ROOTFS=/payload/test-rootfs
+export HAKO_TEST_HELPER=/payload/hako-test-helper
 echo "=== cgroup v2: \$(cat /sys/fs/cgroup/cgroup.subtree_control); $(basename "$tests") --gtest_filter=$quoted_filter"
 /payload/hako-integration-tests --gtest_color=no --gtest_filter=$quoted_filter || exit 1
 if [ -n "$cli_tests" ]; then
