@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <time.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/strings.hpp"
@@ -19,6 +21,36 @@ const char* level_name(Level l) {
     }
     return "info";
 }
+// logrus's timestamp: RFC 3339 to the second, UTC.
+std::string now_seconds_utc() {
+    time_t t = time(nullptr);
+    struct tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Go's %q of a string, as logrus quotes a value.
+std::string go_quote(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            default:
+                if (c < 0x20 || c == 0x7f)
+                    out += fmt::format("\\x{:02x}", c);
+                else
+                    out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
 }  // namespace
 
 void configure(const Options& opts) { g_opts = opts; }
@@ -30,6 +62,8 @@ void write(Level level, std::string_view msg) {
     if (g_opts.json) {
         nlohmann::json j{{"level", level_name(level)}, {"msg", msg}, {"time", now_rfc3339()}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else if (g_opts.logrus) {
+        line = "time=\"" + now_seconds_utc() + "\" level=" + level_name(level) + " msg=" + go_quote(msg);
     } else if (g_opts.fd == 2 && level == Level::Error) {
         line = "hako-runtime: ";
         line += msg;

@@ -15,6 +15,7 @@ enum class Level { Debug, Info, Warn, Error };
 struct Options {
     int fd = 2;          // where log lines go
     bool json = false;   // runc's {"level":…,"msg":…,"time":…}
+    bool logrus = false; // runc's text lines: time="…" level=debug msg="…"
     bool debug = false;  // emit Debug lines
 };
 

@@ -107,5 +107,37 @@ TEST_F(BadInput, BundleDirMissing) {
     EXPECT_TRUE(rt.list_ids().empty());
 }
 
+// An unknown command fails (also with -h after it); -h on a command prints
+// that command's help, as runc does.
+TEST_F(BadInput, UnknownCommandAndCommandHelp) {
+    auto unknown = rt({"frobnicate"});
+    EXPECT_NE(unknown.exit_code, 0) << unknown;
+    EXPECT_TRUE(contains(unknown.err, "frobnicate")) << unknown;
+    auto unknown_help = rt({"frobnicate", "-h"});
+    EXPECT_NE(unknown_help.exit_code, 0) << unknown_help;
+    auto help = rt({"delete", "-h"});
+    EXPECT_EQ(help.exit_code, 0) << help;
+    EXPECT_TRUE(contains(help.out, "delete")) << help;
+    EXPECT_TRUE(contains(help.out, "--force")) << help;
+}
+
+// --log-format text writes runc's (logrus) lines; json stays JSON.
+TEST_F(BadInput, LogFormatTextIsLogrus) {
+    TempDir dir("log");
+    std::string log = dir / "runtime.log";
+    auto r = rt({"--log", log, "--log-format", "text", "state", "no-such-container"});
+    EXPECT_NE(r.exit_code, 0);
+    auto ls = lines(read_file(log));
+    ASSERT_FALSE(ls.empty());
+    const std::string& l = ls.back();
+    EXPECT_TRUE(l.starts_with("time=\"")) << l;
+    EXPECT_TRUE(contains(l, "\" level=error msg=\"")) << l;
+    EXPECT_TRUE(contains(l, "no-such-container")) << l;
+    std::string jlog = dir / "runtime.json";
+    (void)rt({"--log", jlog, "--log-format", "json", "state", "no-such-container"});
+    auto j = json::parse(lines(read_file(jlog)).back());
+    EXPECT_EQ(j["level"], "error");
+}
+
 }  // namespace
 }  // namespace hako::test

@@ -98,6 +98,24 @@ int main(int argc, char** argv) {
     cli::add_exec(app, g, action);
     cli::add_features(app, g, action);
 
+    // An unknown command is an error, also with -h after it (CLI11 would
+    // show the top-level help and exit 0), as runc has it.
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--root" || a == "--log" || a == "--log-format" || a == "--criu" || a == "--rootless") {
+            ++i;
+            continue;
+        }
+        if (a.starts_with("-")) continue;
+        bool known = false;
+        for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+            known = known || sub->check_name(std::string(a));
+        if (!known) {
+            fprintf(stderr, "hako-runtime: unknown command `%s` (hako-runtime --help lists them)\n", argv[i]);
+            return 1;
+        }
+        break;
+    }
     auto args = cli::normalize_args(argc, argv);
     std::reverse(args.begin(), args.end());
     try {
@@ -114,6 +132,8 @@ int main(int argc, char** argv) {
     log::Options lo;
     lo.debug = g.debug;
     lo.json = g.log_format == "json";
+    // text, asked for or into a log file: runc's logrus lines, which callers parse
+    lo.logrus = g.log_format == "text" && (app.get_option("--log-format")->count() > 0 || !g.log.empty());
     if (!g.log.empty()) {
         int fd = ::open(g.log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
