@@ -75,7 +75,8 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
             auto self = sys::open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW);
             struct stat st{};
             if (self && fstat(self->get(), &st) == 0 && !S_ISDIR(st.st_mode))
-                return error(what + ": destination must be a directory, not a symlink");
+                return error(what + ": must be mounted on ordinary directory (`" + dest + "` is a " +
+                             (S_ISLNK(st.st_mode) ? "symlink" : "non-directory") + " in the rootfs)");
         }
         if (opts.tmpcopyup && m.type != "tmpfs")
             return error(field + ".options: tmpcopyup needs a tmpfs mount");

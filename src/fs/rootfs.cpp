@@ -120,8 +120,26 @@ Status chroot_into(const std::string& rootfs) {
     return {};
 }
 
+// Masked and read-only paths under /proc need /proc to be procfs on an
+// ordinary directory: were it a symlink in the rootfs (CVE-2019-19921's
+// shape), they would land elsewhere.
+Status check_proc(int rootfd, const std::vector<std::string>& paths, const std::string& field) {
+    bool under = false;
+    for (const auto& p : paths) under = under || sys::clean_path(p).starts_with("/proc/");
+    if (!under) return {};
+    auto fd = sys::open_in_root(rootfd, "/proc", O_PATH | O_NOFOLLOW);
+    if (!fd) return fd.error().err == ENOENT ? Status{} : std::unexpected(std::move(fd).error().context(field));
+    struct stat st{};
+    if (fstat(fd->get(), &st) < 0) return sys_error(field + ": stat /proc");
+    if (!S_ISDIR(st.st_mode))
+        return error(field + ": /proc must be mounted on ordinary directory (it is " +
+                     (S_ISLNK(st.st_mode) ? "a symlink" : "not a directory") + " in the rootfs)");
+    return {};
+}
+
 Status mask_paths(int rootfd, const std::vector<std::string>& paths) {
     log::Step step("maskedPaths");
+    HAKO_TRY(check_proc(rootfd, paths, "linux.maskedPaths"));
     for (size_t i = 0; i < paths.size(); ++i) {
         std::string field = "linux.maskedPaths[" + std::to_string(i) + "]";
         auto fd = sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW);
@@ -144,6 +162,7 @@ Status mask_paths(int rootfd, const std::vector<std::string>& paths) {
 
 Status readonly_paths(int rootfd, const std::vector<std::string>& paths) {
     log::Step step("readonlyPaths");
+    HAKO_TRY(check_proc(rootfd, paths, "linux.readonlyPaths"));
     for (size_t i = 0; i < paths.size(); ++i) {
         std::string field = "linux.readonlyPaths[" + std::to_string(i) + "]";
         std::string what = "make `" + paths[i] + "` read-only (" + field + ")";
@@ -169,7 +188,7 @@ Status readonly_root(int rootfd) {
 
 // Non-bind read-only mounts that must stay writable until the rest is made
 // under them (a read-only /dev still needs /dev/pts, /dev/shm, the device
-// nodes): mounted read-write, made read-only in finish_rootfs, as runc does.
+// nodes): mounted read-write, made read-only once the rest is made, as runc does.
 bool deferred_readonly(const oci::Spec& spec, size_t i) {
     const oci::Mount& m = spec.mounts[i];
     if (is_bind(m) || m.type == "cgroup") return false;
@@ -226,6 +245,16 @@ Status enter_rootfs(const RootfsConfig& cfg) {
                                  i < cfg.mount_sources.size() ? cfg.mount_sources[i] : -1));
         }
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
+        // (while the host's /proc still resolves the fd paths)
+        for (size_t i = 0; i < spec.mounts.size(); ++i) {
+            if (!deferred_readonly(spec, i)) continue;
+            std::string field = "mounts[" + std::to_string(i) + "]";
+            const std::string& dest = spec.mounts[i].destination;
+            auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd.get(), dest, O_PATH | O_DIRECTORY), field);
+            HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
+                                MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(mnt.get()), nullptr,
+                                "remount `" + dest + "` read-only (" + field + ")"));
+        }
     }
     if (cfg.before_pivot) HAKO_TRY(cfg.before_pivot());
     if (cfg.host_mount_ns) {
@@ -246,15 +275,6 @@ Status finish_rootfs(const RootfsConfig& cfg) {
     const oci::Spec& spec = *cfg.spec;
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open the new /");
-    for (size_t i = 0; i < spec.mounts.size(); ++i) {
-        if (!deferred_readonly(spec, i)) continue;
-        std::string field = "mounts[" + std::to_string(i) + "]";
-        const std::string& dest = spec.mounts[i].destination;
-        auto mnt = HAKO_TRY_CTX(sys::open_in_root(root.get(), dest, O_PATH | O_DIRECTORY), field);
-        HAKO_TRY(sys::mount(nullptr, sys::fd_path(mnt.get()).c_str(), nullptr,
-                            MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(mnt.get()), nullptr,
-                            "remount `" + dest + "` read-only (" + field + ")"));
-    }
     if (spec.linux) {
         HAKO_TRY(readonly_paths(root.get(), spec.linux->readonly_paths));
         HAKO_TRY(mask_paths(root.get(), spec.linux->masked_paths));

@@ -1,6 +1,7 @@
 // Mounts, masked and read-only paths, the read-only root, devices.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "harness.hpp"
 
@@ -252,6 +253,26 @@ TEST_F(Mounts, ReadOnlyDev) {
     EXPECT_TRUE(contains("," + mount_options(parts, "/dev") + ",", ",ro,")) << r;
     auto tail = r.out.substr(r.out.find("---") + 4);
     EXPECT_EQ(lines(tail), (std::vector<std::string>{"present", "refused", "null-ok"})) << r;
+}
+
+// A /proc that is a symlink in the rootfs (CVE-2019-19921's shape): a proc
+// mount on it, or maskedPaths through it, are refused with runc's words.
+TEST_F(Mounts, SymlinkedProcIsRefused) {
+    for (bool with_proc_mount : {true, false}) {
+        Bundle b({"true"});
+        std::string rootfs = b.writable_rootfs();
+        ASSERT_EQ(rmdir((rootfs + "/proc").c_str()), 0);
+        ASSERT_EQ(symlink("tmp", (rootfs + "/proc").c_str()), 0);
+        if (!with_proc_mount) {
+            json kept = json::array();
+            for (auto& m : b.config()["mounts"])
+                if (m["type"] != "proc") kept.push_back(m);
+            b.config()["mounts"] = kept;
+        }
+        auto r = run(b);
+        EXPECT_NE(r.exit_code, 0) << r;
+        EXPECT_TRUE(contains(r.err, "must be mounted on ordinary directory")) << r;
+    }
 }
 
 }  // namespace
