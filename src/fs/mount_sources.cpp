@@ -46,11 +46,13 @@ Result<std::vector<UniqueFd>> open_mount_sources(const oci::Spec& spec, const st
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const oci::Mount& m = spec.mounts[i];
         std::string field = "mounts[" + std::to_string(i) + "]";
+        // (the start-up path: most mounts are done with after these checks)
+        bool idmapped = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+        for (const auto& o : m.options) idmapped = idmapped || o == "idmap" || o == "ridmap";
+        const bool bind = is_bind(m);
+        if (idmapped && !bind) return error(field + ": idmapped mounts need a bind mount (type `" + m.type + "`)");
+        if (!bind || (!user_ns && !idmapped)) continue;
         auto opts = HAKO_TRY(parse_mount_options(m.options, field + ".options"));
-        bool idmapped = opts.idmap != IdmapMode::None || !m.uid_mappings.empty() || !m.gid_mappings.empty();
-        if (idmapped && !is_bind(m))
-            return error(field + ": idmapped mounts need a bind mount (type `" + m.type + "`)");
-        if (!is_bind(m) || (!user_ns && !idmapped)) continue;
         out.resize(spec.mounts.size());
         std::string src = bind_source(m, bundle);
         std::string what = field + ": clone the bind source `" + src + "`";

@@ -233,10 +233,12 @@ Status enter_rootfs(const RootfsConfig& cfg) {
     {
         UniqueFd rootfd(::open(cfg.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!rootfd) return sys_error("open rootfs `" + cfg.rootfs + "` (root.path)");
+        std::vector<bool> deferred(spec.mounts.size());
+        for (size_t i = 0; i < spec.mounts.size(); ++i) deferred[i] = deferred_readonly(spec, i);
         for (size_t i = 0; i < spec.mounts.size(); ++i) {
             const oci::Mount* m = &spec.mounts[i];
             oci::Mount writable;
-            if (deferred_readonly(spec, i)) {
+            if (deferred[i]) {
                 writable = *m;
                 writable.options.emplace_back("rw");
                 m = &writable;
@@ -247,7 +249,7 @@ Status enter_rootfs(const RootfsConfig& cfg) {
         if (!binds_dev(spec)) HAKO_TRY(create_devices(rootfd.get(), cfg));
         // (while the host's /proc still resolves the fd paths)
         for (size_t i = 0; i < spec.mounts.size(); ++i) {
-            if (!deferred_readonly(spec, i)) continue;
+            if (!deferred[i]) continue;
             std::string field = "mounts[" + std::to_string(i) + "]";
             const std::string& dest = spec.mounts[i].destination;
             auto mnt = HAKO_TRY_CTX(sys::open_in_root(rootfd.get(), dest, O_PATH | O_DIRECTORY), field);
