@@ -304,7 +304,8 @@ Status Cgroup::apply(const oci::Resources& r, const std::vector<oci::Device>& de
     if (!r.rdma.empty()) HAKO_TRY(rdma(files("rdma"), r.rdma));
     if (!r.unified.empty()) {
         if (unified_.empty())
-            return error(kBase + "unified: the host has no cgroup v2 hierarchy");
+            return error("invalid configuration: " + kBase +
+                         "unified: cannot use unified on cgroup v1 (the host has no cgroup v2 hierarchy)");
         Files f{unified_, "unified"};
         for (const auto& [key, value] : r.unified) {
             if (!sys::path_exists(unified_ + "/" + key))
