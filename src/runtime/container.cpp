@@ -389,9 +389,9 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
     auto st = dir.load();
     if (st) {
         auto status = status_of(*st, dir);
-        // A running or paused container needs --force; a created one is
-        // killed and deleted, as runc does.
-        if (status != ContainerStatus::Stopped && status != ContainerStatus::Created && !force)
+        // Not stopped: only with --force. (runc deletes a created one anyway;
+        // the runtime spec, and its validation suite, say that is an error.)
+        if (status != ContainerStatus::Stopped && !force)
             return error("container `" + id + "` is " + status_name(status) +
                          ": only a stopped container can be deleted (kill it first, or delete --force)");
         auto cg = cgroup::Cgroup::from_dirs(st->cgroup_dirs);
