@@ -201,12 +201,10 @@ void Cgroup::index_dirs() {
     }
 }
 
-Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id,
-                              const oci::Resources* r) {
+Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id) {
     log::Step step("create cgroups");
     Cgroup cg;
     cg.v2_ = is_pure_v2();
-    (void)r;
     for (const auto& h : HAKO_TRY(hierarchies(cg.v2_))) {
         std::string rel;
         if (spec_path.empty())

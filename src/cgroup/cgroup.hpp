@@ -42,8 +42,7 @@ public:
     // runc makes it (a later `update` with unified keys needs it); init and
     // exec'd processes are cloned into it (open_leaf), which spares the
     // locked cgroup.procs write the v1 hierarchies avoid (join_self).
-    static Result<Cgroup> create(const std::string& spec_path, const std::string& id,
-                                 const oci::Resources* r = nullptr);
+    static Result<Cgroup> create(const std::string& spec_path, const std::string& id);
     // The cgroup of an existing container, from the directories it recorded.
     static Cgroup from_dirs(std::vector<std::string> dirs);
 

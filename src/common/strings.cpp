@@ -29,4 +29,14 @@ std::string now_rfc3339() {
     return buf;
 }
 
+std::vector<std::string_view> fields(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    for (size_t start = 0;;) {
+        size_t end = s.find(sep, start);
+        out.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        if (end == std::string_view::npos) return out;
+        start = end + 1;
+    }
+}
+
 }  // namespace hako

@@ -122,19 +122,7 @@ void set_env(std::vector<std::string>& env, const std::string& kv) {
     env.push_back(kv);
 }
 
-// ':'-separated fields, empty ones kept ("root:x:0:" has four).
-std::vector<std::string> fields(std::string_view line) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t end = line.find(':', start);
-        out.emplace_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-        if (end == std::string_view::npos) return out;
-        start = end + 1;
-    }
-}
-
-bool numeric(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+bool numeric(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 // The entry of /etc/passwd or /etc/group (in the rootfs) whose name (or,
 // numeric, id) is `key`: {id, gid} for passwd, {gid, gid} for group.
@@ -143,11 +131,11 @@ std::optional<std::pair<uint32_t, uint32_t>> lookup(const std::string& rootfs, c
     if (!text) return std::nullopt;
     bool passwd = std::string_view(file) == "/etc/passwd";
     for (auto line : split(*text, '\n')) {
-        auto f = fields(line);
+        auto f = fields(line, ':');
         if (f.size() < (passwd ? 4u : 3u) || !numeric(f[2])) continue;
         if (f[0] == key || f[2] == key) {
-            uint32_t id = static_cast<uint32_t>(std::stoul(f[2]));
-            uint32_t gid = passwd && numeric(f[3]) ? static_cast<uint32_t>(std::stoul(f[3])) : id;
+            uint32_t id = static_cast<uint32_t>(std::stoul(std::string(f[2])));
+            uint32_t gid = passwd && numeric(f[3]) ? static_cast<uint32_t>(std::stoul(std::string(f[3]))) : id;
             return std::make_pair(id, gid);
         }
     }

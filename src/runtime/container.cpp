@@ -187,8 +187,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
 
     auto dir = HAKO_TRY(store.create(opts.id));
     ScopeExit remove_dir([&dir] { (void)dir.remove(); });
-    const oci::Resources* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id, res));
+    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
     ScopeExit remove_cgroup([&cg] {
         if (!cg.existed()) (void)cg.destroy();
     });

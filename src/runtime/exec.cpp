@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <algorithm>
 #include <charconv>
 
 #include "cgroup/cgroup.hpp"
@@ -67,8 +66,8 @@ Result<oci::Process> make_process(const ExecOptions& o, const oci::Spec& spec) {
 }
 
 // --cgroup [CONTROLLER:]PATH: the container's directories with PATH below
-// them (each must exist); CONTROLLER picks the v1 hierarchy it applies to
-// (its mount's name holds it), none means every one.
+// them (each must exist); CONTROLLER picks the directory that holds it
+// (Cgroup::dir_for), none means every one.
 Result<std::vector<std::string>> sub_cgroup_dirs(std::vector<std::string> dirs,
                                                  const std::vector<std::string>& subs) {
     for (const auto& arg : subs) {
@@ -79,22 +78,15 @@ Result<std::vector<std::string>> sub_cgroup_dirs(std::vector<std::string> dirs,
         if (path.empty()) return error("--cgroup `" + arg + "`: no path");
         for (auto piece : split(path, '/'))
             if (piece == "..") return error("--cgroup `" + arg + "`: the path must stay below the container's cgroup");
-        bool matched = false;
+        std::string only = ctrl.empty() ? "" : cgroup::Cgroup::from_dirs(dirs).dir_for(ctrl);
+        if (!ctrl.empty() && only.empty())
+            return error("--cgroup `" + arg + "`: the container has no `" + ctrl + "` cgroup");
         for (auto& d : dirs) {
-            if (!ctrl.empty()) {
-                // "/sys/fs/cgroup/cpu,cpuacct/..." : the hierarchy's name holds the controller
-                auto rel = d.substr(std::min(d.size(), std::string("/sys/fs/cgroup/").size()));
-                auto names = split(rel.substr(0, rel.find('/')), ',');
-                bool has = std::find(names.begin(), names.end(), ctrl) != names.end() ||
-                           (ctrl == "unified" && d.find("/unified/") != std::string::npos);
-                if (!has && !cgroup::is_pure_v2()) continue;
-            }
+            if (!only.empty() && d != only) continue;
             std::string sub = d + "/" + path;
             if (!sys::path_exists(sub)) return sys_error("--cgroup `" + arg + "`: `" + sub + "`", ENOENT);
             d = sub;
-            matched = true;
         }
-        if (!matched) return error("--cgroup `" + arg + "`: the container has no `" + ctrl + "` cgroup");
     }
     return dirs;
 }

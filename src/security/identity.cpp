@@ -39,14 +39,7 @@ std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_
     if (auto text = fd ? sys::read_fd(fd.get(), "/etc/passwd") : Result<std::string>(std::string())) {
         const std::string want = std::to_string(uid);
         for (auto line : split(*text, '\n')) {
-            // name:password:uid:gid:gecos:home:shell (fields may be empty)
-            std::vector<std::string_view> f;
-            for (size_t start = 0;;) {
-                size_t colon = line.find(':', start);
-                f.push_back(line.substr(start, colon - start));
-                if (colon == std::string_view::npos) break;
-                start = colon + 1;
-            }
+            auto f = fields(line, ':');  // name:password:uid:gid:gecos:home:shell
             if (f.size() < 6 || f[2] != want) continue;
             if (!f[5].empty()) home = std::string(f[5]);
             break;

@@ -340,9 +340,11 @@ TEST_F(Cgroups, ExecIntoASubCgroup) {
     ASSERT_EQ(rt.run(b, id, {"-d"}).exit_code, 0);
     auto plain = rt({"exec", id, "cat", "/proc/self/cgroup"});
     ASSERT_EQ(plain.exit_code, 0) << plain;
-    for (const auto& l : lines(plain.out))
-        if (l.rfind("0::", 0) == 0 && path_exists("/sys/fs/cgroup/unified/cgroup.procs"))
+    for (const auto& l : lines(plain.out)) {
+        if (l.rfind("0::", 0) == 0 && path_exists("/sys/fs/cgroup/unified/cgroup.procs")) {
             EXPECT_TRUE(contains(l, rel_path(id))) << "not in the unified hierarchy: " << plain.out;
+        }
+    }
     std::vector<std::string> made;
     for (const auto& d : all_dirs(rel_path(id)))
         if (path_exists(d) && mkdir((d + "/sub").c_str(), 0755) == 0) {

@@ -102,11 +102,11 @@ int main(int argc, char** argv) {
     // show the top-level help and exit 0), as runc has it.
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
-        if (a == "--root" || a == "--log" || a == "--log-format" || a == "--criu" || a == "--rootless") {
-            ++i;
+        if (a.starts_with("-")) {
+            const auto* opt = app.get_option_no_throw(std::string(a.substr(0, a.find('='))));
+            if (opt && opt->get_items_expected_min() > 0 && a.find('=') == std::string_view::npos) ++i;
             continue;
         }
-        if (a.starts_with("-")) continue;
         bool known = false;
         for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
             known = known || sub->check_name(std::string(a));
