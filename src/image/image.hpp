@@ -29,10 +29,23 @@
 
 namespace hako::image {
 
+// An image's HEALTHCHECK (docker's Healthcheck; durations in nanoseconds,
+// 0: the default).
+struct Healthcheck {
+    std::vector<std::string> test;  // ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]; empty: inherit
+    int64_t interval = 0, timeout = 0, start_period = 0;
+    int retries = 0;
+    bool operator==(const Healthcheck&) const = default;
+};
+
 struct Config {
     std::vector<std::string> env, cmd, entrypoint;
     std::string working_dir, user;
     std::vector<std::string> exposed_ports;  // "80/tcp" (the keys of ExposedPorts)
+    std::vector<std::string> volumes;        // "/data" (the keys of Volumes)
+    std::map<std::string, std::string> labels;
+    std::string stop_signal;                 // "SIGQUIT"; empty: SIGTERM
+    std::optional<Healthcheck> healthcheck;
 };
 
 // A layer as a registry stored it (compressed): what a push may reuse.

@@ -87,6 +87,22 @@ json config_to_json(const Config& c) {
         for (const auto& p : c.exposed_ports) ports[p] = json::object();
         j["ExposedPorts"] = ports;
     }
+    if (!c.volumes.empty()) {
+        json vols = json::object();
+        for (const auto& v : c.volumes) vols[v] = json::object();
+        j["Volumes"] = vols;
+    }
+    if (!c.labels.empty()) j["Labels"] = c.labels;
+    if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
+    if (c.healthcheck) {
+        const auto& h = *c.healthcheck;
+        json hj{{"Test", h.test}};
+        if (h.interval) hj["Interval"] = h.interval;
+        if (h.timeout) hj["Timeout"] = h.timeout;
+        if (h.start_period) hj["StartPeriod"] = h.start_period;
+        if (h.retries) hj["Retries"] = h.retries;
+        j["Healthcheck"] = hj;
+    }
     return j;
 }
 
@@ -98,6 +114,25 @@ Config config_from_json(const json& obj) {
     c.entrypoint = string_list(obj, "Entrypoint");
     if (obj.contains("ExposedPorts") && obj["ExposedPorts"].is_object())
         for (const auto& [port, _] : obj["ExposedPorts"].items()) c.exposed_ports.push_back(port);
+    if (obj.contains("Volumes") && obj["Volumes"].is_object())
+        for (const auto& [v, _] : obj["Volumes"].items()) c.volumes.push_back(v);
+    if (obj.contains("Labels") && obj["Labels"].is_object())
+        for (const auto& [k, v] : obj["Labels"].items())
+            if (v.is_string()) c.labels[k] = v.get<std::string>();
+    if (obj.contains("StopSignal") && obj["StopSignal"].is_string()) c.stop_signal = obj["StopSignal"];
+    if (obj.contains("Healthcheck") && obj["Healthcheck"].is_object()) {
+        const auto& hj = obj["Healthcheck"];
+        Healthcheck h;
+        h.test = string_list(hj, "Test");
+        auto num = [&hj](const char* k) -> int64_t {
+            return hj.contains(k) && hj[k].is_number_integer() ? hj[k].get<int64_t>() : 0;
+        };
+        h.interval = num("Interval");
+        h.timeout = num("Timeout");
+        h.start_period = num("StartPeriod");
+        h.retries = static_cast<int>(num("Retries"));
+        c.healthcheck = h;
+    }
     if (obj.contains("WorkingDir") && obj["WorkingDir"].is_string()) c.working_dir = obj["WorkingDir"];
     if (obj.contains("User") && obj["User"].is_string()) c.user = obj["User"];
     return c;
