@@ -291,6 +291,10 @@ Status start_container(const ContainerDir& dir, const ContainerState& st) {
 
 }  // namespace
 
+Result<ContainerState> create(const StateStore& store, const CreateOptions& opts, UniqueFd* master) {
+    return create_container(store, opts, master);
+}
+
 Result<ContainerState> create(const StateStore& store, const CreateOptions& opts) {
     return create_container(store, opts, nullptr);
 }

@@ -29,6 +29,9 @@ struct CreateOptions {
 // create: the container's init set up and waiting for start. Returns the
 // state it recorded.
 Result<ContainerState> create(const StateStore& store, const CreateOptions& opts);
+// The same, a terminal's pty master handed to the caller (a monitor keeps
+// it) instead of going out over a console socket.
+Result<ContainerState> create(const StateStore& store, const CreateOptions& opts, UniqueFd* master);
 Status start(const StateStore& store, const std::string& id);
 // run: create + start; in the foreground, wait and return the exit status
 // (128+N for a signal) and delete the container (unless `keep`: it stays,
