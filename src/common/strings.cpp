@@ -39,4 +39,13 @@ std::vector<std::string_view> fields(std::string_view s, char sep) {
     }
 }
 
+std::string join_strings(const std::vector<std::string>& parts, std::string_view sep) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += sep;
+        out += parts[i];
+    }
+    return out;
+}
+
 }  // namespace hako

@@ -14,6 +14,9 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // (/etc/passwd and /etc/group lines).
 std::vector<std::string_view> fields(std::string_view s, char sep);
 
+// "a,b,c" from {"a","b","c"} and ",".
+std::string join_strings(const std::vector<std::string>& parts, std::string_view sep);
+
 // The current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T01:02:03.000000004Z").
 std::string now_rfc3339();
 
