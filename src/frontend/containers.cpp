@@ -1,3 +1,5 @@
+// Containers: their records, create, start (in the foreground or under a
+// monitor, conmon.cpp), listing and lookup.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,15 +20,23 @@
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
 #include "frontend/pull.hpp"
+#include "frontend/volumes.hpp"
+#include "frontend/attach.hpp"
+#include "frontend/container_log.hpp"
+#include "frontend/spec_internal.hpp"
+#include "fs/fs.hpp"
+#include "image/json.hpp"
+#include "common/scope.hpp"
+#include <sys/file.h>
+#include <sys/statfs.h>
+#include "sys/inroot.hpp"
 #include "process/exec_stub.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
 #include "sys/syscalls.hpp"
 
-#ifdef HAKO_HAVE_MONITOR_STUB
+#ifdef HAKO_HAVE_INIT_STUB
 namespace hako::proc {
-extern const unsigned char kMonitorStub[];
-extern const std::size_t kMonitorStub_size;
 extern const unsigned char kInitStub[];
 extern const std::size_t kInitStub_size;
 }  // namespace hako::proc
@@ -89,11 +99,49 @@ Result<image::Image> Engine::image_for(const RunOptions& o) {
 
 std::string Engine::log_path(const std::string& id) const { return dir(id) + "/log"; }
 
+namespace {
+
+json mount_json(const MountSpec& m) {
+    return {{"type", m.type}, {"source", m.source}, {"destination", m.destination},
+            {"ro", m.ro},     {"anonymous", m.anonymous}, {"options", m.options}};
+}
+
+MountSpec mount_from(const json& j) {
+    MountSpec m;
+    m.type = j.value("type", "bind");
+    m.source = j.value("source", "");
+    m.destination = j.value("destination", "");
+    m.ro = j.value("ro", false);
+    m.anonymous = j.value("anonymous", false);
+    m.options = j.value("options", std::vector<std::string>{});
+    return m;
+}
+
+bool overlay_mounted(const std::string& path) {
+    struct statfs sf{};
+    return statfs(path.c_str(), &sf) == 0 && sf.f_type == 0x794c7630;  // OVERLAYFS_SUPER_MAGIC
+}
+
+}  // namespace
+
 Status Engine::save(const Record& r) const {
     json j{{"id", r.id},           {"name", r.name}, {"image", r.image}, {"imageId", r.image_id},
-           {"command", r.command}, {"created", r.created}, {"rm", r.rm}, {"detached", r.detached}};
+           {"command", r.command}, {"created", r.created}, {"rm", r.rm}, {"detached", r.detached},
+           {"options", options_to_json(r.options)}, {"restartCount", r.restart_count},
+           {"restarting", r.restarting}, {"stopRequested", r.stop_requested}, {"oomKilled", r.oom_killed},
+           {"stopSignal", r.stop_signal}};
+    json mounts = json::array();
+    for (const auto& m : r.mounts) mounts.push_back(mount_json(m));
+    j["mounts"] = mounts;
+    if (r.health) {
+        image::Config c;
+        c.healthcheck = r.health;
+        j["health"] = image::config_to_json(c)["Healthcheck"];
+    }
     if (r.exit_code) j["exitCode"] = *r.exit_code;
     if (!r.finished.empty()) j["finished"] = r.finished;
+    if (!r.started.empty()) j["started"] = r.started;
+    if (!r.error.empty()) j["error"] = r.error;
     return sys::write_file_atomic(AT_FDCWD, dir(r.id) + "/container.json", j.dump());
 }
 
@@ -102,17 +150,43 @@ Result<Record> Engine::load(const std::string& id) const {
     auto j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return error("container `" + id + "`: corrupt record");
     Record r;
-    r.id = j.value("id", id);
-    r.name = j.value("name", "");
-    r.image = j.value("image", "");
-    r.image_id = j.value("imageId", "");
-    r.command = j.value("command", std::vector<std::string>{});
-    r.created = j.value("created", "");
-    r.rm = j.value("rm", false);
-    r.detached = j.value("detached", false);
-    if (j.contains("exitCode")) r.exit_code = j["exitCode"].get<int>();
-    r.finished = j.value("finished", "");
+    try {
+        r.id = j.value("id", id);
+        r.name = j.value("name", "");
+        r.image = j.value("image", "");
+        r.image_id = j.value("imageId", "");
+        r.command = j.value("command", std::vector<std::string>{});
+        r.created = j.value("created", "");
+        r.rm = j.value("rm", false);
+        r.detached = j.value("detached", false);
+        if (j.contains("exitCode")) r.exit_code = j["exitCode"].get<int>();
+        r.finished = j.value("finished", "");
+        r.started = j.value("started", "");
+        r.error = j.value("error", "");
+        r.options = options_from_json(j.value("options", json::object()));
+        r.restart_count = j.value("restartCount", 0);
+        r.restarting = j.value("restarting", false);
+        r.stop_requested = j.value("stopRequested", false);
+        r.oom_killed = j.value("oomKilled", false);
+        r.stop_signal = j.value("stopSignal", "");
+        if (j.contains("mounts") && j["mounts"].is_array())
+            for (const auto& m : j["mounts"]) r.mounts.push_back(mount_from(m));
+        if (j.contains("health") && j["health"].is_object())
+            r.health = image::config_from_json(json{{"Healthcheck", j["health"]}}).healthcheck;
+    } catch (const json::exception& e) {
+        return error("container `" + id + "`: corrupt record: " + e.what());
+    }
     return r;
+}
+
+Status Engine::update(const std::string& id, const std::function<void(Record&)>& change) const {
+    UniqueFd lock(::open((dir(id) + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock) return sys_error("lock container `" + id.substr(0, 12) + "`");
+    while (::flock(lock.get(), LOCK_EX) < 0)
+        if (errno != EINTR) return sys_error("lock container `" + id.substr(0, 12) + "`");
+    auto r = HAKO_TRY(load(id));
+    change(r);
+    return save(r);
 }
 
 ContainerView Engine::view(Record r) const {
@@ -121,9 +195,13 @@ ContainerView Engine::view(Record r) const {
     if (st && st->status != runtime::ContainerStatus::Stopped) {
         v.status = runtime::status_name(st->status);
         v.pid = st->state.pid;
+    } else if (r.restarting) {
+        v.status = "restarting";
     } else {
         v.status = r.exit_code ? "exited" : st ? "exited" : "created";
     }
+    if (r.health && v.active())
+        if (auto text = sys::read_file(dir(r.id) + "/health.json")) v.health = health_from_json(json::parse(*text, nullptr, false));
     v.record = std::move(r);
     return v;
 }
@@ -140,7 +218,7 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
         auto r = load(id);
         if (!r) continue;
         auto v = view(std::move(*r));
-        if (all || v.active()) out.push_back(std::move(v));
+        if (all || v.active() || v.status == "restarting") out.push_back(std::move(v));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.record.created > b.record.created; });
     return out;
@@ -149,8 +227,9 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
 Result<ContainerView> Engine::find(const std::string& ref) const {
     auto all = HAKO_TRY(list(true));
     const ContainerView* match = nullptr;
+    std::string name = !ref.empty() && ref[0] == '/' ? ref.substr(1) : ref;  // docker's "/name"
     for (const auto& v : all)
-        if (v.record.name == ref || v.record.id == ref) return v;
+        if (v.record.name == name || v.record.id == ref) return v;
     for (const auto& v : all)
         if (ref.size() >= 3 && v.record.id.rfind(ref, 0) == 0) {
             if (match) return error("container id prefix `" + ref + "` is ambiguous");
@@ -163,6 +242,7 @@ Result<ContainerView> Engine::find(const std::string& ref) const {
 Status Engine::mount_rootfs(const std::string& id, const image::Image& img) const {
     std::string d = dir(id);
     for (const char* sub : {"upper", "work", "rootfs", "bundle"}) HAKO_TRY(sys::mkdir_all(d + "/" + sub, 0755));
+    if (overlay_mounted(d + "/rootfs")) return {};
     std::string lower;
     for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {  // top layer first
         if (!lower.empty()) lower += ':';
@@ -173,39 +253,96 @@ Status Engine::mount_rootfs(const std::string& id, const image::Image& img) cons
                       "mount the container's overlay root on `" + d + "/rootfs`");
 }
 
-Status Engine::cleanup(const std::string& id) const {
-    (void)runtime::remove(runtime_store(), id, true);
-    // (a failed network teardown stays in the state, for the next command to
-    // finish: it must not keep the container from going)
-    if (auto d = nets_.detach(id); !d) log::warn("container {}: network teardown: {}", id.substr(0, 12), d.error().what());
-    std::string rootfs = dir(id) + "/rootfs";
-    if (umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-        return sys_error("unmount `" + rootfs + "`");
-    // (the monitor may be writing the exit record meanwhile: an entry that
-    // comes or goes during the walk is retried)
-    std::error_code ec;
-    for (int i = 0; i < 5; ++i) {
-        ec.clear();
-        std::filesystem::remove_all(dir(id), ec);
-        if (!ec || (ec != std::errc::no_such_file_or_directory && ec != std::errc::directory_not_empty)) break;
-    }
-    if (ec) return error("remove `" + dir(id) + "`: " + ec.message());
+Status Engine::check_name(const std::string& name) const {
+    if (name.empty()) return {};
+    if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos ||
+        !isalnum(static_cast<unsigned char>(name[0])))
+        return error("--name `" + name + "`: invalid container name (it must match [a-zA-Z0-9][a-zA-Z0-9_.-]*)");
+    auto all = HAKO_TRY(list(true));  // (names only: "c45" may be an id's prefix too)
+    for (const auto& v : all)
+        if (v.record.name == name) return error("the name `" + name + "` is in use by container " + v.record.id.substr(0, 12));
     return {};
 }
 
-Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
-    if (o.detach && o.tty) return error("-t with -d: a detached container's terminal needs attach, which hako has not yet");
-    auto img = HAKO_TRY(image_for(o));
-    if (!o.name.empty()) {
-        auto all = HAKO_TRY(list(true));  // (names only: "c45" may be an id's prefix too)
-        for (const auto& v : all)
-            if (v.record.name == o.name) return error("the name `" + o.name + "` is in use by container " + v.record.id.substr(0, 12));
-        if (o.name.find('/') != std::string::npos) return error("--name `" + o.name + "`: no slashes");
+Result<std::string> Engine::create(const RunOptions& o) {
+    if (o.rm && o.restart != "no" && !o.restart.empty()) return error("--rm conflicts with --restart " + o.restart);
+    HAKO_TRY(parse_restart(o.restart.empty() ? "no" : o.restart));
+    if (!o.log_driver.empty() && o.log_driver != "k8s-file" && o.log_driver != "json-file" && o.log_driver != "none")
+        return error("--log-driver `" + o.log_driver + "`: expected k8s-file, json-file or none");
+    for (const auto& kv : o.log_opts) {
+        std::string k = kv.substr(0, kv.find('='));
+        if ((k != "max-size" && k != "max-file") || kv.find('=') == std::string::npos)
+            return error("--log-opt `" + kv + "`: expected max-size=SIZE or max-file=N");
+        if (k == "max-size") HAKO_TRY(parse_bytes(kv.substr(kv.find('=') + 1), "--log-opt max-size"));
     }
+    if (!o.detach_keys.empty()) HAKO_TRY(parse_detach_keys(o.detach_keys));
+    if (!o.stop_signal.empty()) HAKO_TRY_CTX(runtime::parse_signal(o.stop_signal), "--stop-signal");
+    auto img = HAKO_TRY(image_for(o));
+    HAKO_TRY(check_name(o.name));
     Record rec;
     rec.id = random_id();
     rec.name = o.name.empty() ? random_name(rec.id) : o.name;
+    rec.options = o;
+    rec.options.net.hostname = o.hostname;
+    rec.health = HAKO_TRY(resolve_health(o, img.config));
+    rec.stop_signal = !o.stop_signal.empty() ? o.stop_signal : img.config.stop_signal;
+    HAKO_TRY(resolve_labels(o, img.config));
     // Networking decided (every flag checked) before anything is made.
+    auto join = [this](const std::string& ref) -> Result<JoinTarget> {
+        auto t = HAKO_TRY(find(ref));
+        return JoinTarget{t.record.id, dir(t.record.id), t.pid};
+    };
+    HAKO_TRY(nets_.plan(rec.options.net, rec.id, dir(rec.id), join, img.config.exposed_ports));
+    auto mounts_of = [this](const std::string& ref) -> Result<std::vector<MountSpec>> {
+        auto from = HAKO_TRY(find(ref));
+        return from.record.mounts;
+    };
+    rec.mounts = HAKO_TRY(parse_mounts(o, img.config.volumes, mounts_of));
+    Volumes vols(root_);
+    rec.image = img.names.empty() ? img.id.substr(0, 12) : image::display_name(img.names[0]);
+    rec.image_id = img.id;
+    rec.created = now_rfc3339();
+    rec.rm = o.rm;
+    rec.detached = o.detach;
+    HAKO_TRY(sys::mkdir_all(root_ + "/containers", 0700));
+    HAKO_TRY(sys::mkdir_all(dir(rec.id), 0700));
+    bool keep = false;
+    struct Undo {
+        Engine* e;
+        std::string id;
+        bool* keep;
+        std::vector<std::string> made;  // volumes made for it
+        ~Undo() {
+            if (*keep) return;
+            Volumes v(e->root_);
+            for (const auto& n : made) (void)v.remove(n);
+            (void)e->cleanup(id);
+        }
+    } undo{this, rec.id, &keep, {}};
+    // Volumes: named ones made when missing (as docker), anonymous ones new.
+    for (const auto& m : rec.mounts) {
+        if (m.type != "volume") continue;
+        if (vols.get(m.source)) continue;
+        HAKO_TRY(vols.create(m.source, {}, {}, m.anonymous, true));
+        undo.made.push_back(m.source);
+    }
+    HAKO_TRY(save(rec));
+    if (!o.cidfile.empty()) {
+        UniqueFd f(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        if (!f) return sys_error("--cidfile `" + o.cidfile + "`");
+        HAKO_TRY(sys::write_all(f.get(), rec.id.data(), rec.id.size()));
+    }
+    keep = true;
+    event("container", "create", rec.id, {{"name", rec.name}, {"image", rec.image}});
+    return rec.id;
+}
+
+Result<Engine::Prepared> Engine::prepare(const std::string& id) {
+    Prepared p;
+    p.rec = HAKO_TRY(load(id));
+    const RunOptions& o = p.rec.options;
+    auto img = HAKO_TRY_CTX(images_.find(p.rec.image_id), "the container's image");
+    HAKO_TRY(mount_rootfs(id, img));
     NetRequest nreq = o.net;
     nreq.hostname = o.hostname;
     auto join = [this](const std::string& ref) -> Result<JoinTarget> {
@@ -213,56 +350,108 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         if (v.status != "running") return error("container `" + ref + "` is " + v.status + ", not running");
         return JoinTarget{v.record.id, dir(v.record.id), v.pid};
     };
-    auto plan = HAKO_TRY(nets_.plan(nreq, rec.id, dir(rec.id), join, img.config.exposed_ports));
-    rec.image = img.names.empty() ? img.id.substr(0, 12) : image::display_name(img.names[0]);
-    rec.image_id = img.id;
-    rec.created = now_rfc3339();
-    rec.rm = o.rm;
-    rec.detached = o.detach;
-    HAKO_TRY(sys::mkdir_all(dir(rec.id), 0700));
-    bool keep = false;
-    struct Undo {
-        const Engine* e;
-        std::string id;
-        bool* keep;
-        ~Undo() {
-            if (!*keep) (void)e->cleanup(id);
+    p.plan = HAKO_TRY(nets_.plan(nreq, id, dir(id), join, img.config.exposed_ports));
+    p.hostname = container_hostname(o, id, p.plan);
+    p.tty = o.tty;
+    SpecInputs in;
+    in.id = id;
+    in.rootfs = dir(id) + "/rootfs";
+    in.net = &p.plan;
+    in.labels = HAKO_TRY(resolve_labels(o, img.config));
+    in.pid_of = [this](const std::string& ref) -> Result<pid_t> {
+        auto v = HAKO_TRY(find(ref));
+        if (v.status != "running" && v.status != "paused") return error("container `" + ref + "` is " + v.status + ", not running");
+        return v.pid;
+    };
+    Volumes vols(root_);
+    for (const auto& m : p.rec.mounts) {
+        MountSpec host = m;
+        if (m.type == "volume") {
+            auto vol = HAKO_TRY(vols.get(m.source));
+            auto om = vols.oci_mount(vol);
+            host.type = om.type;
+            host.source = om.source;
+            bool nocopy = std::find(m.options.begin(), m.options.end(), "nocopy") != m.options.end();
+            // A new (empty) volume is filled from the image's content there.
+            if (om.type == "bind" && !nocopy && vols.empty(vol)) {
+                UniqueFd root(::open(in.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+                auto at = root ? sys::open_in_root(root.get(), m.destination, O_PATH | O_DIRECTORY) : Result<UniqueFd>(UniqueFd{});
+                if (at && *at) {
+                    UniqueFd src(::openat(at->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                    UniqueFd dst(::open(om.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                    if (src && dst) HAKO_TRY_CTX(fs::copy_tree(src.get(), dst.get()), "fill volume `" + m.source + "` from the image");
+                }
+            }
+            for (const auto& opt : om.options)
+                if (opt != "rbind") host.options.push_back(opt);
+        } else if (m.type == "bind" && !sys::path_exists(m.source)) {
+            HAKO_TRY_CTX(sys::mkdir_all(m.source, 0755), "-v " + m.source);  // (as docker's -v)
         }
-    } undo{this, rec.id, &keep};
-    HAKO_TRY(mount_rootfs(rec.id, img));
-    std::string init;
-#ifdef HAKO_HAVE_MONITOR_STUB
+        in.mounts.push_back(host);
+    }
+#ifdef HAKO_HAVE_INIT_STUB
     if (o.init) {
-        init = dir(rec.id) + "/init";
-        HAKO_TRY(sys::write_file_atomic(
-            AT_FDCWD, init, std::string_view(reinterpret_cast<const char*>(proc::kInitStub), proc::kInitStub_size)));
-        if (chmod(init.c_str(), 0555) < 0) return sys_error("chmod `" + init + "`");
+        in.init = dir(id) + "/init";
+        if (!sys::path_exists(in.init)) {
+            HAKO_TRY(sys::write_file_atomic(
+                AT_FDCWD, in.init, std::string_view(reinterpret_cast<const char*>(proc::kInitStub), proc::kInitStub_size)));
+            if (chmod(in.init.c_str(), 0555) < 0) return sys_error("chmod `" + in.init + "`");
+        }
     }
 #endif
-    auto config = HAKO_TRY(make_config(o, img, rec.id, dir(rec.id) + "/rootfs", plan, init));
-    std::string hostname = container_hostname(o, rec.id, plan);
-    rec.command = config.args;
-    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(rec.id) + "/bundle/config.json", config.json));
-    HAKO_TRY(save(rec));
-    if (out_id) *out_id = rec.id;
+    auto config = HAKO_TRY(make_config(o, img, in));
+    if (p.rec.command != config.args) {
+        p.rec.command = config.args;
+        HAKO_TRY(update(id, [&](Record& r) { r.command = config.args; }));
+    }
+    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, dir(id) + "/bundle/config.json", config.json));
+    return p;
+}
 
-    runtime::CreateOptions co;
-    co.id = rec.id;
-    co.bundle = dir(rec.id) + "/bundle";
-    auto store = runtime_store();
-    if (!o.detach) {
-        if (!o.interactive) {  // docker: no stdin without -i
+Result<int> Engine::start(const std::string& ref, bool foreground) {
+    auto v = HAKO_TRY(find(ref));
+    if (v.active() || v.status == "restarting") return 0;  // running already: fine, as docker
+    std::string id = v.record.id;
+    (void)runtime::remove(runtime_store(), id, true);  // (a stopped run's leftovers)
+    HAKO_TRY(update(id, [](Record& r) {
+        r.stop_requested = false;
+        r.error.clear();
+    }));
+    auto policy = HAKO_TRY(parse_restart(v.record.options.restart));
+    if (foreground && policy.name == "no" && !v.record.health) {
+        auto prep = HAKO_TRY(prepare(id));
+        if (!prep.rec.options.interactive) {  // docker: no stdin without -i
             UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
             if (null) dup2(null.get(), 0);
         }
-        auto attached = HAKO_TRY(nets_.attach(plan, rec.id, rec.name, hostname));  // (on error, undo cleans up)
-        auto code = HAKO_TRY(runtime::run(store, co, /*detach=*/false));
+        bool keep = false;
+        ScopeExit undo([&] {
+            if (!keep) (void)finish(id, 125);
+        });
+        auto attached = HAKO_TRY(nets_.attach(prep.plan, id, prep.rec.name, prep.hostname));
+        HAKO_TRY(update(id, [](Record& r) {
+            r.started = now_rfc3339();
+            r.exit_code.reset();
+        }));
+        runtime::CreateOptions co;
+        co.id = id;
+        co.bundle = dir(id) + "/bundle";
+        event("container", "start", id, {{"name", prep.rec.name}, {"image", prep.rec.image}});
+        // (the output of a terminal goes to ours only, as runtime::run relays it)
+        std::optional<ForegroundLog> flog;
+        if (!prep.tty && prep.rec.options.log_driver != "none") {
+            flog.emplace(log_path(id), prep.rec.options);
+            HAKO_TRY(flog->start());
+        }
+        auto ran = runtime::run(runtime_store(), co, /*detach=*/false);
+        if (flog) flog->finish();
+        auto code = HAKO_TRY(std::move(ran));
         keep = true;
-        HAKO_TRY(finish(rec.id, code));
+        HAKO_TRY(finish(id, code));
         return code;
     }
-    // Detached: a monitor process is the init's parent; it reports back once
-    // the container runs (or why it could not), then waits for its exit.
+    // Under a monitor: it reports back once the container runs (or why it
+    // could not), then watches it.
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) return sys_error("pipe");
     UniqueFd rd(pfd[0]), wr(pfd[1]);
@@ -272,28 +461,15 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         rd.reset();
         setsid();
         UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        UniqueFd log(::open(log_path(rec.id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-        if (null) dup2(null.get(), 0);
-        if (log) {
-            dup2(log.get(), 1);
-            dup2(log.get(), 2);
+        if (null) {
+            dup2(null.get(), 0);
+            dup2(null.get(), 1);
         }
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        // The monitor makes the networking (it owns it, and holds the ports).
-        auto attached = nets_.attach(plan, rec.id, rec.name, hostname);
-        Result<runtime::ContainerState> created = attached ? runtime::create(store, co) : std::unexpected(attached.error());
-        Status started = created ? runtime::start(store, rec.id) : Status(std::unexpected(created.error()));
-        if (!started) {  // "<errno> <message>": the error itself, rebuilt on the other side
-            std::string msg = std::to_string(started.error().err) + " " + started.error().msg;
-            (void)!::write(wr.get(), msg.data(), msg.size());
-            (void)cleanup(rec.id);
-            _exit(1);
-        }
-        (void)!::write(wr.get(), "0", 1);
-        wr.reset();
-        std::vector<int> held;
-        for (const auto& fd : attached->held) held.push_back(fd.get());
-        wait_as_monitor(created->pid, rec.id, held);
+        UniqueFd mlog(::open((dir(id) + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+        if (mlog) dup2(mlog.get(), 2);
+        if (chdir(dir(id).c_str()) < 0) _exit(1);
+        setenv("HAKO_RUNROOT", runroot_.c_str(), 1);
+        monitor(id, wr.release());
     }
     wr.reset();
     std::string reply;
@@ -303,98 +479,18 @@ Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
         if (n < 0) break;
         reply.append(buf, static_cast<size_t>(n));
     }
-    keep = true;  // the monitor owns it now (and cleaned up after a failure)
     if (reply == "0") return 0;
     if (reply.empty()) return error("the container's monitor died before the container started");
     waitpid(mon, nullptr, 0);
     return std::unexpected(Error{atoi(reply.c_str()), reply.substr(reply.find(' ') + 1)});
 }
 
-void Engine::wait_as_monitor(pid_t init, const std::string& id, const std::vector<int>& keep) const {
-    for (int fd : keep) fcntl(fd, F_SETFD, 0);  // held through the stub, to __monitor-exited
-    setenv("HAKO_RUNROOT", runroot_.c_str(), 1);
-#ifdef HAKO_HAVE_MONITOR_STUB
-    // Wait as the few pages of the monitor stub, not as all of hako.
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    auto stub = proc::sealed_executable("hako-monitor", proc::kMonitorStub, proc::kMonitorStub_size);
-    if (n > 0 && stub) {
-        self[n] = 0;
-        std::string pid = std::to_string(init);
-        const char* argv[] = {"hako-monitor", pid.c_str(), self, root_.c_str(), id.c_str(), nullptr};
-        syscall(SYS_execveat, stub->get(), "", argv, environ, AT_EMPTY_PATH);
-    }
-#endif
-    int status = 0;
-    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
-    }
-    while (waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans we adopted
-    }
-    (void)finish(id, WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
-    _exit(0);
-}
-
-Status Engine::finish(const std::string& id, int code) const {
-    auto rec = load(id);
-    if (!rec) return nets_.detach(id);  // removed meanwhile (rm -f)
-    if (rec->rm) return cleanup(id);    // (which detaches)
-    if (auto d = nets_.detach(id); !d) log::warn("container {}: network teardown: {}", id.substr(0, 12), d.error().what());
-    rec->exit_code = code;
-    rec->finished = now_rfc3339();
-    (void)runtime::remove(runtime_store(), id, true);
-    umount2((dir(id) + "/rootfs").c_str(), MNT_DETACH);
-    return save(*rec);
-}
-
-Status Engine::kill(const std::string& ref, int sig) {
-    auto v = HAKO_TRY(find(ref));
-    if (!v.active())
-        return error("container `" + ref + "` is " + v.status + ", not running");
-    return runtime::kill(runtime_store(), v.record.id, sig, false);
-}
-
-Status Engine::stop(const std::string& ref, int timeout_s) {
-    auto v = HAKO_TRY(find(ref));
-    if (!v.active()) return {};  // stopped already: fine, as docker
-    if (v.status == "paused") (void)runtime::resume(runtime_store(), v.record.id);
-    (void)runtime::kill(runtime_store(), v.record.id, SIGTERM, false);
-    auto gone = [&] {
-        auto now = find(ref);
-        return !now || !now->active();
-    };
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (!gone() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!gone()) {
-        (void)runtime::kill(runtime_store(), v.record.id, SIGKILL, true);
-        for (int i = 0; i < 500 && !gone(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    // The monitor records the exit; wait for it a little so `ps -a` says so.
-    for (int i = 0; i < 100; ++i) {
-        auto r = load(v.record.id);
-        if (!r || r->exit_code) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return {};
-}
-
-Status Engine::remove(const std::string& ref, bool force) {
-    auto v = HAKO_TRY(find(ref));
-    if (v.active() && !force)
-        return error("container `" + ref + "` is " + v.status + ": stop it first, or rm -f");
-    return cleanup(v.record.id);
-}
-
-Result<int> Engine::wait(const std::string& ref) {
-    auto v = HAKO_TRY(find(ref));
-    for (;;) {
-        auto r = load(v.record.id);
-        if (!r) return error("container `" + ref + "` was removed");
-        if (r->exit_code) return *r->exit_code;
-        auto now = view(*r);
-        if (now.status == "created") return error("container `" + ref + "` never ran");
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
+    auto id = HAKO_TRY(create(o));
+    if (out_id) *out_id = id;
+    auto r = start(id, !o.detach);
+    if (!r) (void)remove(id, true, true);  // a run that could not start leaves nothing
+    return r;
 }
 
 }  // namespace hako::frontend

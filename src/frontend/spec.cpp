@@ -10,6 +10,7 @@
 
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
+#include "frontend/spec_internal.hpp"
 #include "oci/spec.hpp"
 #include "sys/syscalls.hpp"
 
@@ -63,6 +64,11 @@ std::string cap_name(std::string c) {
 
 Result<std::vector<std::string>> capabilities(const RunOptions& o) {
     std::vector<std::string> caps = kDefaultCaps;
+    if (o.privileged) {
+        caps.clear();
+        for (int c = 0; c <= oci::capability_last(); ++c)
+            if (const char* n = oci::capability_name(c)) caps.emplace_back(n);
+    }
     for (const auto& d : o.cap_drop) {
         if (cap_name(d) == "CAP_ALL") {
             caps.clear();
@@ -84,6 +90,8 @@ Result<std::vector<std::string>> capabilities(const RunOptions& o) {
     return caps;
 }
 
+}  // namespace
+
 // "100m", "1g", "512k", "1048576" -> bytes.
 Result<int64_t> parse_bytes(const std::string& s, const char* flag) {
     int64_t n = 0;
@@ -96,6 +104,8 @@ Result<int64_t> parse_bytes(const std::string& s, const char* flag) {
         return error(std::string(flag) + ": invalid size `" + s + "` (e.g. 100m, 1g)");
     return n * mul;
 }
+
+namespace {
 
 // KEY=VALUE lines of an --env-file (comments and blank lines skipped; a
 // bare KEY takes our value, as docker does).
@@ -172,8 +182,11 @@ std::string container_hostname(const RunOptions& o, const std::string& id, const
     return o.hostname.empty() ? id.substr(0, 12) : o.hostname;
 }
 
-Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const std::string& id,
-                                const std::string& rootfs, const NetPlan& net, const std::string& init) {
+Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, const SpecInputs& in) {
+    const std::string& id = in.id;
+    const std::string& rootfs = in.rootfs;
+    const NetPlan& net = *in.net;
+    const std::string& init = in.init;
     json spec = json::parse(oci::default_spec_json(false));
     auto& p = spec["process"];
     // Command: docker's rules. --entrypoint replaces the image's (and then
@@ -239,20 +252,12 @@ Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, con
             return error("--security-opt `" + s + "`: unknown (no-new-privileges, seccomp=unconfined|FILE)");
         }
     }
-    if (seccomp) lnx["seccomp"] = default_seccomp(caps);
+    if (seccomp && !o.privileged) lnx["seccomp"] = default_seccomp(caps);
     // Resources
-    json res = json::object();
-    if (!o.memory.empty()) {
-        int64_t limit = HAKO_TRY(parse_bytes(o.memory, "--memory"));
-        res["memory"] = {{"limit", limit}, {"swap", limit}};  // no swap beyond it: the limit holds
-    }
-    if (o.cpus > 0) {
-        if (o.cpus > 1024) return error("--cpus: too many");
-        res["cpu"] = {{"quota", static_cast<int64_t>(std::lround(o.cpus * 100000))}, {"period", 100000}};
-    }
-    if (o.pids_limit > 0) res["pids"] = {{"limit", o.pids_limit}};
-    if (!res.empty()) lnx["resources"] = res;
-    else lnx.erase("resources");
+    // (the default spec's deny-all device rule stays: the runtime then
+    // allows just the devices every container has, so CAP_MKNOD cannot
+    // make a node of a host disk and read it)
+    HAKO_TRY(resources(o, lnx["resources"]));
     // (no cgroupsPath: below our own cgroup, hako-<id>)
     // Network: a netns hako made and wired (or another container's, or a
     // path) joined by path; none: the runtime's own (only lo); host: ours.
@@ -266,25 +271,32 @@ Result<MadeConfig> make_config(const RunOptions& o, const image::Image& img, con
     for (const auto& b : net.binds)
         spec["mounts"].push_back({{"destination", b.dst}, {"type", "bind"}, {"source", b.src},
                                   {"options", {"rbind", b.ro ? "ro" : "rw", "rprivate"}}});
-    // Volumes and tmpfs
-    for (const auto& v : o.volumes) {
-        auto parts = split(v, ':');
-        if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty() || parts[1][0] != '/')
-            return error("-v `" + v + "`: expected SRC:DST[:ro|rw] with an absolute DST");
-        std::string mode = parts.size() == 3 ? std::string(parts[2]) : "rw";
-        if (mode != "ro" && mode != "rw") return error("-v `" + v + "`: mode must be ro or rw");
-        std::string src(parts[0]);
-        if (src[0] != '/') return error("-v `" + v + "`: SRC must be an absolute path (named volumes come later)");
-        if (!sys::path_exists(src)) HAKO_TRY_CTX(sys::mkdir_all(src, 0755), "-v " + v);
-        spec["mounts"].push_back({{"destination", std::string(parts[1])}, {"type", "bind"}, {"source", src},
-                                  {"options", {"rbind", mode, "rprivate"}}});
+    // Volumes, binds and tmpfs (resolved by the engine)
+    for (const auto& m : in.mounts) {
+        if (m.type == "tmpfs") {
+            std::vector<std::string> opts = {"nosuid", "nodev"};
+            bool mode = false;
+            for (const auto& op : m.options) mode = mode || op.rfind("mode=", 0) == 0;
+            if (!mode) opts.emplace_back("mode=1777");
+            opts.insert(opts.end(), m.options.begin(), m.options.end());
+            if (m.ro) opts.emplace_back("ro");
+            spec["mounts"].push_back({{"destination", m.destination}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", opts}});
+            continue;
+        }
+        std::vector<std::string> opts = {"rbind", m.ro ? "ro" : "rw"};
+        bool propagation = false;
+        for (const auto& op : m.options) {
+            if (op == "nocopy" || op == "rbind" || op == "bind") continue;
+            propagation = propagation || op.find("private") != std::string::npos || op.find("shared") != std::string::npos ||
+                          op.find("slave") != std::string::npos;
+            opts.push_back(op);
+        }
+        if (!propagation) opts.emplace_back("rprivate");
+        spec["mounts"].push_back({{"destination", m.destination}, {"type", "bind"}, {"source", m.source}, {"options", opts}});
     }
-    for (const auto& t : o.tmpfs) {
-        if (t.empty() || t[0] != '/') return error("--tmpfs `" + t + "`: must be an absolute path");
-        spec["mounts"].push_back({{"destination", t}, {"type", "tmpfs"}, {"source", "tmpfs"},
-                                  {"options", {"nosuid", "nodev", "mode=1777"}}});
-    }
+    HAKO_TRY(apply_host_options(spec, o, in));
     spec["annotations"] = {{"io.github.hako.image", img.names.empty() ? img.id : img.names[0]}};
+    for (const auto& [k, v] : in.labels) spec["annotations"][k] = v;
     return MadeConfig{spec.dump(2), std::move(args)};
 }
 
