@@ -81,6 +81,31 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$W/run.md" \
 cat "$W/run.md"
 
 echo
+echo "## the daily commands (issue 13) - $RUNS runs each"
+# a detached container with a monitor each, ten of them, for ps/inspect
+for i in $(seq 10); do H run -d --network none --name "d$i" busybox sleep 600 >/dev/null; done
+for i in $(seq 10); do podman run -d --runtime crun --network none --name "d$i" localhost/busybox:bench sleep 600 >/dev/null; done
+hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$W/daily.md" \
+    -n "hako run -d + rm -f" "sh -c '$HAKO --root $W/hako run -d --network none --name x busybox sleep 600 >/dev/null && $HAKO --root $W/hako rm -f x >/dev/null'" \
+    -n "podman run -d + rm -f" "sh -c 'podman run -d --runtime crun --network none --name x localhost/busybox:bench sleep 600 >/dev/null && podman rm -f -t 0 x >/dev/null'" \
+    -n "hako ps -a --format '{{.Names}} {{.Status}}' (10)" "$HAKO --root $W/hako ps -a --format '{{.Names}} {{.Status}}'" \
+    -n "podman ps -a --format '{{.Names}} {{.Status}}' (10)" "podman ps -a --format '{{.Names}} {{.Status}}'" \
+    -n "hako inspect -f '{{.State.Status}}' d1" "$HAKO --root $W/hako inspect -f '{{.State.Status}}' d1" \
+    -n "podman inspect -f '{{.State.Status}}' d1" "podman inspect -f '{{.State.Status}}' d1" \
+    >/dev/null
+cat "$W/daily.md"
+# what a detached container's watcher costs: hako's monitor against podman's conmon
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hpid=$(H inspect -f '{{.State.Pid}}' d1); hmon=$(awk '/^PPid/ {print $2}' "/proc/$hpid/status")
+ppid=$(podman inspect -f '{{.State.Pid}}' d1); pmon=$(awk '/^PPid/ {print $2}' "/proc/$ppid/status")
+echo
+echo "| watcher of a detached container | RSS (kB) |"
+echo "|---|---|"
+echo "| hako monitor | $(rss "$hmon") |"
+echo "| podman's conmon | $(rss "$pmon") |"
+podman rm -f -t 0 $(seq -f 'd%g' 10) >/dev/null 2>&1 || true
+
+echo
 echo "## import of a ~100 MB gzip layer"
 mkdir -p "$W/big"
 head -c 50000000 /dev/urandom > "$W/big/random"

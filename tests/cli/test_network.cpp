@@ -369,7 +369,7 @@ TEST_F(Network, KillNineOfInitOrMonitorLeavesNothing) {
     auto state = [&] { return json::parse(read_file(run / "net/state.json"), nullptr, false); };
     // The init killed from the host: its monitor tears the networking down.
     start({"--name", "a", "--network", "k", "-p", "8080:80", "busybox", "sleep", "600"});
-    pid_t init = inspect("a").value("Pid", 0);
+    pid_t init = inspect("a")["State"].value("Pid", 0);
     ASSERT_GT(init, 0);
     ASSERT_EQ(kill(init, SIGKILL), 0);
     EXPECT_TRUE(wait_until([&] { return state()["containers"].empty(); }, 10s)) << state();
@@ -377,7 +377,7 @@ TEST_F(Network, KillNineOfInitOrMonitorLeavesNothing) {
     // The monitor killed: the container runs on, unwatched; once its init
     // dies too, the next command that touches networks removes the rest.
     start({"--name", "b", "--network", "k", "-p", "8081:80", "busybox", "sleep", "600"});
-    init = inspect("b").value("Pid", 0);
+    init = inspect("b")["State"].value("Pid", 0);
     std::string status = read_file("/proc/" + std::to_string(init) + "/status");
     pid_t monitor = std::stoi(status.substr(status.find("PPid:") + 5));
     ASSERT_EQ(kill(monitor, SIGKILL), 0);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +30,8 @@ using HakoAction = std::function<int()>;
 
 // "hako: <message>" on stderr; returns 125 (docker's "the tool failed").
 int hako_fail(const Error& e);
+// The choice nearest to `word` (edit distance), "" if none is near.
+std::string nearest(const std::string& word, const std::vector<std::string>& choices);
 
 void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // images.cpp
 void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action);                 // run.cpp
@@ -42,5 +45,41 @@ void add_network_flags(CLI::App* sub, frontend::NetRequest& r);                 
 // ps's PORTS ("0.0.0.0:8080->80/tcp, ..."), inspect's NetworkSettings.
 std::string ports_column(const frontend::ContainerNet& c);
 nlohmann::json network_settings(frontend::Engine& e, const std::string& id);
+
+// output.cpp: --format "" (the default table), "json", or a Go template
+// (`table ...` too) over `rows`; `headers` maps fields to column titles.
+int print_rows(const std::string& format, const std::vector<nlohmann::json>& rows, const nlohmann::json& headers,
+               const std::string& default_format);
+// inspect: a JSON array, or each item through the template (-f).
+int print_inspect(const std::string& format, const std::vector<nlohmann::json>& items);
+// --filter KEY=VALUE..., every key one of `known`.
+using Filters = std::multimap<std::string, std::string>;
+Result<Filters> parse_filters(const std::vector<std::string>& items, const std::vector<std::string>& known,
+                              const std::string& command);
+// A label filter (`k` or `k=v`) against labels.
+bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want);
+// --since/--until: an RFC 3339 time, a Unix time, or a duration ago ("10m"),
+// as nanoseconds since the epoch (0 for "").
+Result<int64_t> time_arg(const std::string& s, const char* flag);
+// docker's sizes ("1.23MB") and ages ("5 minutes").
+std::string human_size(double bytes);
+std::string human_since(const std::string& rfc3339);
+// network.cpp: a network's inspect object.
+Result<nlohmann::json> network_json(frontend::Engine& e, const std::string& ref);
+// system.cpp: `container prune` under `container`.
+void add_container_prune(CLI::App* container, HakoGlobals& g, HakoAction& action);
+// inspect.cpp: docker's container object.
+nlohmann::json container_inspect(frontend::Engine& e, const frontend::ContainerView& v);
+
+void add_lifecycle_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);  // lifecycle.cpp
+void add_volume_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);     // volumes.cpp
+void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);     // system.cpp
+void add_files_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // files.cpp
+// lifecycle.cpp: attached to a running container's monitor until it exits
+// (its exit code) or the detach keys (0).
+int attach_container(HakoGlobals& g, const std::string& id, bool with_stdin, const std::string& detach_keys,
+                     bool sig_proxy);
+// run.cpp: run's and create's flags into `o`.
+void add_run_flags(CLI::App* sub, frontend::RunOptions& o, std::string& entrypoint, CLI::Option*& ep);
 
 }  // namespace hako::cli

@@ -1,16 +1,20 @@
-// hako ps / stop / kill / rm / logs / wait / pause / unpause / exec /
-// inspect / stats: containers after `run`.
+// hako ps / stop / kill / rm / logs / pause / unpause / exec / inspect /
+// stats / container exists: containers after `run`.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <filesystem>
 #include <thread>
 
 #include "cli/hako/commands.hpp"
+#include "common/strings.hpp"
+#include "frontend/volumes.hpp"
 #include "image/json.hpp"
 #include "runtime/container.hpp"
 #include "sys/syscalls.hpp"
@@ -20,41 +24,132 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string command_line(const std::vector<std::string>& args) {
-    std::string s;
-    for (const auto& a : args) s += (s.empty() ? "" : " ") + a;
-    return s.size() > 22 ? s.substr(0, 19) + "..." : s;
+std::string command_line(const std::vector<std::string>& args, bool trunc) {
+    std::string s = join_strings(args, " ");
+    return trunc && s.size() > 20 ? s.substr(0, 19) + "…" : s;
 }
 
 std::string status_text(const frontend::ContainerView& v) {
+    const auto& r = v.record;
     if (v.status == "exited")
-        return v.record.exit_code ? "Exited (" + std::to_string(*v.record.exit_code) + ")" : "Exited";
-    if (v.status == "running") return "Up";
-    if (v.status == "paused") return "Up (Paused)";
+        return "Exited (" + std::to_string(r.exit_code.value_or(0)) + ") " + human_since(r.finished) + " ago";
+    if (v.status == "restarting")
+        return "Restarting (" + std::to_string(r.exit_code.value_or(0)) + ") " + human_since(r.finished) + " ago";
+    if (v.status == "running" || v.status == "paused") {
+        std::string s = "Up " + human_since(r.started.empty() ? r.created : r.started);
+        if (v.status == "paused") s += " (Paused)";
+        else if (v.health && !v.health->status.empty())
+            s += " (" + (v.health->status == "starting" ? std::string("health: starting") : v.health->status) + ")";
+        return s;
+    }
     return "Created";
 }
 
-json container_json(const frontend::ContainerView& v) {
-    json j{{"Id", v.record.id},         {"Name", v.record.name},       {"Image", v.record.image},
-           {"ImageId", v.record.image_id}, {"Command", v.record.command}, {"Created", v.record.created},
-           {"State", v.status},         {"Pid", v.pid},                 {"AutoRemove", v.record.rm}};
-    if (v.record.exit_code) j["ExitCode"] = *v.record.exit_code;
-    if (!v.record.finished.empty()) j["FinishedAt"] = v.record.finished;
-    return j;
+// A `ps` row, docker's --format fields.
+json ps_row(frontend::Engine& e, const frontend::ContainerView& v, bool trunc, bool size) {
+    const auto& r = v.record;
+    std::string ports;
+    if (v.active())
+        if (auto c = e.networks().container(r.id); c && *c) ports = ports_column(**c);
+    std::string mounts, networks;
+    for (const auto& m : r.mounts) mounts += (mounts.empty() ? "" : ",") + (m.type == "volume" ? m.source.substr(0, trunc ? 15 : std::string::npos) : m.destination);
+    networks = r.options.net.networks.empty() ? "bridge" : join_strings(r.options.net.networks, ",");
+    std::map<std::string, std::string> labels;
+    if (auto img = e.images().find(r.image_id))
+        if (auto l = frontend::resolve_labels(r.options, img->config)) labels = *l;
+    std::string label_text;
+    for (const auto& [k, val] : labels) label_text += (label_text.empty() ? "" : ",") + k + "=" + val;
+    json row{{"ID", trunc ? r.id.substr(0, 12) : r.id},
+             {"Image", r.image},
+             {"Command", "\"" + command_line(r.command, trunc) + "\""},
+             {"CreatedAt", r.created},
+             {"RunningFor", human_since(r.created) + " ago"},
+             {"Ports", ports},
+             {"State", v.status},
+             {"Status", status_text(v)},
+             {"Names", r.name},
+             {"Labels", label_text},
+             {"Mounts", mounts},
+             {"Networks", networks},
+             {"Size", ""}};
+    if (size) {
+        uint64_t bytes = 0;
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(e.upper_dir(r.id), ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+        row["Size"] = human_size(double(bytes));
+    }
+    return row;
 }
 
-// Registers `name` with one container argument (or several) and a body.
+const json kPsHeaders{{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", "COMMAND"},  {"CreatedAt", "CREATED AT"},
+                      {"RunningFor", "CREATED"}, {"Ports", "PORTS"}, {"State", "STATE"},      {"Status", "STATUS"},
+                      {"Names", "NAMES"},     {"Labels", "LABELS"},  {"Mounts", "MOUNTS"},    {"Networks", "NETWORKS"},
+                      {"Size", "SIZE"}};
+
+// docker's ps filters.
+bool ps_matches(frontend::Engine& e, const frontend::ContainerView& v, const Filters& f) {
+    const auto& r = v.record;
+    auto any = [&f](const char* key, const std::function<bool(const std::string&)>& test) {
+        auto [lo, hi] = f.equal_range(key);
+        if (lo == hi) return true;
+        for (auto it = lo; it != hi; ++it)
+            if (test(it->second)) return true;
+        return false;
+    };
+    std::map<std::string, std::string> labels;
+    if (f.contains("label"))
+        if (auto img = e.images().find(r.image_id))
+            if (auto l = frontend::resolve_labels(r.options, img->config)) labels = *l;
+    // (label filters must all hold, as docker's)
+    auto [llo, lhi] = f.equal_range("label");
+    for (auto it = llo; it != lhi; ++it)
+        if (!label_matches(labels, it->second)) return false;
+    return any("name", [&](const std::string& n) { return r.name.find(n) != std::string::npos; }) &&
+           any("id", [&](const std::string& id) { return r.id.rfind(id, 0) == 0; }) &&
+           any("status", [&](const std::string& s) { return v.status == s; }) &&
+           any("ancestor", [&](const std::string& a) {
+               if (r.image_id.rfind(a, 0) == 0 || ("sha256:" + r.image_id).rfind(a, 0) == 0) return true;
+               auto img = e.images().find(a);
+               return img && img->id == r.image_id;
+           }) &&
+           any("exited", [&](const std::string& c) { return v.status == "exited" && r.exit_code && std::to_string(*r.exit_code) == c; }) &&
+           any("network", [&](const std::string& n) {
+               auto nets = r.options.net.networks.empty() ? std::vector<std::string>{"bridge"} : r.options.net.networks;
+               return std::find(nets.begin(), nets.end(), n) != nets.end();
+           }) &&
+           any("volume", [&](const std::string& n) {
+               for (const auto& m : r.mounts)
+                   if (m.source == n || m.destination == n) return true;
+               return false;
+           });
+}
+
+const std::vector<std::string> kPsFilters = {"name", "id", "status", "label", "ancestor", "exited", "network", "volume"};
+
+// Registers `name` with one container argument (or several, or -a) and a body.
 template <typename Body>
 CLI::App* per_container(CLI::App& app, HakoGlobals& g, HakoAction& action, const char* name, const char* help,
-                        Body body, bool many = true) {
+                        Body body, bool many = true, std::shared_ptr<bool> all = nullptr, bool running_only = true) {
     auto* sub = app.add_subcommand(name, help);
     auto refs = std::make_shared<std::vector<std::string>>();
-    auto* opt = sub->add_option("container", *refs, many ? "CONTAINER..." : "CONTAINER")->required();
+    auto* opt = sub->add_option("container", *refs, many ? "CONTAINER..." : "CONTAINER");
+    if (!all) opt->required();
     if (!many) opt->expected(1);
-    sub->callback([&g, &action, refs, body] {
-        action = [&g, refs, body] {
+    sub->callback([&g, &action, refs, body, all, running_only, name] {
+        action = [&g, refs, body, all, running_only, name] {
+            std::vector<std::string> targets = *refs;
+            if (all && *all) {
+                if (!targets.empty()) return hako_fail(Error{0, std::string(name) + ": -a/--all takes no container names"});
+                auto l = g.engine().list(!running_only);
+                if (!l) return hako_fail(l.error());
+                for (const auto& v : *l) targets.push_back(v.record.id.substr(0, 12));
+            } else if (targets.empty()) {
+                return hako_fail(Error{0, std::string(name) + ": a container is required (or -a)"});
+            }
             int rc = 0;
-            for (const auto& r : *refs) {
+            for (const auto& r : targets) {
                 int one = body(g.engine(), r);
                 if (one != 0) rc = one;
             }
@@ -64,87 +159,165 @@ CLI::App* per_container(CLI::App& app, HakoGlobals& g, HakoAction& action, const
     return sub;
 }
 
-// The last `n` lines of `text` (all for n < 0).
-std::string tail_lines(const std::string& text, int n) {
-    if (n < 0) return text;
-    size_t pos = text.size();
-    if (pos > 0 && text[pos - 1] == '\n') --pos;
-    for (int i = 0; i < n; ++i) {
-        pos = text.rfind('\n', pos == 0 ? 0 : pos - 1);
-        if (pos == std::string::npos) return text;
+// One line of the container's log: its time (ns), stream, text.
+struct LogLine {
+    int64_t time = 0;
+    std::string stamp, stream, text;
+    bool partial = false;
+};
+
+std::optional<LogLine> parse_log_line(std::string_view line, bool json_file) {
+    LogLine l;
+    if (json_file) {
+        auto j = json::parse(line, nullptr, false);
+        if (!j.is_object()) return std::nullopt;
+        l.text = j.value("log", "");
+        l.stream = j.value("stream", "stdout");
+        l.stamp = j.value("time", "");
+        l.partial = l.text.empty() || l.text.back() != '\n';
+        if (!l.partial) l.text.pop_back();
+    } else {
+        auto sp1 = line.find(' ');
+        if (sp1 == std::string_view::npos) return std::nullopt;
+        auto sp2 = line.find(' ', sp1 + 1);
+        if (sp2 == std::string_view::npos) return std::nullopt;
+        auto sp3 = line.find(' ', sp2 + 1);
+        l.stamp = std::string(line.substr(0, sp1));
+        l.stream = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+        l.partial = line.substr(sp2 + 1, 1) == "P";
+        l.text = sp3 == std::string_view::npos ? "" : std::string(line.substr(sp3 + 1));
     }
-    return text.substr(pos + 1);
+    auto t = time_arg(l.stamp, "log");
+    l.time = t ? *t : 0;
+    return l;
+}
+
+struct LogsOptions {
+    bool follow = false, timestamps = false;
+    int tail = -1;
+    std::string since, until;
+};
+
+int show_logs(frontend::Engine& e, const std::string& ref, const LogsOptions& lo) {
+    auto v = e.find(ref);
+    if (!v) return hako_fail(v.error());
+    const auto& o = v->record.options;
+    if (o.log_driver == "none") return hako_fail(Error{0, "logs: container `" + ref + "` has log driver none: nothing is logged"});
+    bool json_file = o.log_driver == "json-file";
+    auto since = time_arg(lo.since, "--since"), until = time_arg(lo.until, "--until");
+    if (!since) return hako_fail(since.error());
+    if (!until) return hako_fail(until.error());
+    std::string path = e.log_path(v->record.id);
+    size_t off = 0;
+    std::string carry;
+    auto emit = [&](const std::string& chunk, bool initial) {
+        carry += chunk;
+        std::vector<LogLine> lines;
+        size_t start = 0;
+        for (size_t nl; (nl = carry.find('\n', start)) != std::string::npos; start = nl + 1)
+            if (auto l = parse_log_line(std::string_view(carry).substr(start, nl - start), json_file)) lines.push_back(*l);
+        carry.erase(0, start);
+        std::erase_if(lines, [&](const LogLine& l) { return (*since && l.time < *since) || (*until && l.time > *until); });
+        if (initial && lo.tail >= 0) {
+            // the last N lines (a partial line belongs to the full one after it)
+            size_t full = 0, from = lines.size();
+            while (from > 0 && full < size_t(lo.tail)) {
+                --from;
+                if (!lines[from].partial) ++full;
+            }
+            if (lo.tail == 0) from = lines.size();
+            lines.erase(lines.begin(), lines.begin() + long(from));
+        }
+        std::string out, err;
+        for (const auto& l : lines) {
+            std::string& to = l.stream == "stderr" ? err : out;
+            if (lo.timestamps) to += l.stamp + " ";
+            to += l.text;
+            if (!l.partial) to += "\n";
+        }
+        (void)sys::write_all(1, out.data(), out.size());
+        (void)sys::write_all(2, err.data(), err.size());
+    };
+    auto text = sys::read_file(path);
+    if (text) {
+        off = text->size();
+        emit(*text, true);
+    }
+    if (!lo.follow) return 0;
+    for (;;) {  // until the container has stopped and the log is drained
+        auto s = e.find(ref);
+        bool done = !s || (!s->active() && s->status != "restarting");
+        auto now = sys::read_file(path);
+        if (now && now->size() < off) off = 0;  // rotated
+        if (now && now->size() > off) {
+            emit(now->substr(off), false);
+            off = now->size();
+        }
+        if (done) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
 }
 
 }  // namespace
 
 void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     {
-        // The monitor's last step (frontend/monitor): not for people.
-        auto* sub = app.add_subcommand("__monitor-exited", "");
-        sub->group("");
-        auto id = std::make_shared<std::string>();
-        auto code = std::make_shared<int>(0);
-        sub->add_option("id", *id)->required();
-        sub->add_option("code", *code)->required();
-        sub->callback([&g, &action, id, code] {
-            action = [&g, id, code] {
-                auto st = g.engine().finish(*id, *code);
-                return st ? 0 : hako_fail(st.error());
-            };
-        });
-    }
-    {
         auto* sub = app.add_subcommand("ps", "List containers");
         auto all = std::make_shared<bool>(false), quiet = std::make_shared<bool>(false);
+        auto latest = std::make_shared<bool>(false), size = std::make_shared<bool>(false), no_trunc = std::make_shared<bool>(false);
+        auto last = std::make_shared<int>(-1);
         auto format = std::make_shared<std::string>();
-        sub->add_flag("-a,--all", *all, "Show all containers (default: running)");
-        sub->add_flag("-q,--quiet", *quiet, "Only IDs");
-        sub->add_option("--format", *format, "json for JSON");
-        sub->callback([&g, &action, all, quiet, format] {
-            action = [&g, all, quiet, format] {
-                auto list = g.engine().list(*all);
+        auto filters = std::make_shared<std::vector<std::string>>();
+        sub->add_flag("-a,--all", *all, "Show all containers (default shows just running)");
+        sub->add_flag("-q,--quiet", *quiet, "Only display container IDs");
+        sub->add_flag("-l,--latest", *latest, "Show the latest created container (includes all states)");
+        sub->add_option("-n,--last", *last, "Show n last created containers (includes all states)");
+        sub->add_flag("-s,--size", *size, "Display total file sizes");
+        sub->add_flag("--no-trunc", *no_trunc, "Don't truncate output");
+        sub->add_option("--format", *format, "Format output using a Go template, or json");
+        sub->add_option("-f,--filter", *filters, "Filter output based on conditions provided (name, id, status, label, ancestor, exited, network, volume)")
+            ->allow_extra_args(false);
+        sub->callback([&g, &action, all, quiet, latest, size, no_trunc, last, format, filters] {
+            action = [&g, all, quiet, latest, size, no_trunc, last, format, filters] {
+                auto f = parse_filters(*filters, kPsFilters, "ps");
+                if (!f) return hako_fail(f.error());
+                int n = *latest ? 1 : *last;
+                auto list = g.engine().list(*all || n >= 0 || f->contains("status") || f->contains("exited"));
                 if (!list) return hako_fail(list.error());
-                if (*format == "json") {
-                    auto arr = json::array();
-                    for (const auto& v : *list) arr.push_back(container_json(v));
-                    std::printf("%s\n", arr.dump(2).c_str());
+                std::vector<json> rows;
+                for (const auto& v : *list) {
+                    if (n >= 0 && int(rows.size()) >= n) break;
+                    if (!ps_matches(g.engine(), v, *f)) continue;
+                    rows.push_back(*format == "json" ? container_inspect(g.engine(), v) : ps_row(g.engine(), v, !*no_trunc, *size));
+                }
+                if (*quiet) {
+                    for (const auto& r : rows) std::printf("%s\n", r["ID"].get<std::string>().c_str());
                     return 0;
                 }
-                if (!*quiet)
-                    std::printf("%-14s %-20s %-24s %-22s %-14s %-24s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-                                "CREATED", "STATUS", "PORTS", "NAMES");
-                for (const auto& v : *list) {
-                    if (*quiet) {
-                        std::printf("%s\n", v.record.id.substr(0, 12).c_str());
-                        continue;
-                    }
-                    std::string ports;
-                    if (v.active())
-                        if (auto c = g.engine().networks().container(v.record.id); c && *c) ports = ports_column(**c);
-                    std::printf("%-14s %-20s %-24s %-22s %-14s %-24s %s\n", v.record.id.substr(0, 12).c_str(),
-                                v.record.image.c_str(), ("\"" + command_line(v.record.command) + "\"").c_str(),
-                                v.record.created.substr(0, 19).c_str(), status_text(v).c_str(), ports.c_str(),
-                                v.record.name.c_str());
-                }
-                return 0;
+                std::string def = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+                if (*size) def += "\t{{.Size}}";
+                return print_rows(*format, rows, kPsHeaders, def);
             };
         });
     }
     {
-        auto timeout = std::make_shared<int>(10);
-        auto* sub = per_container(app, g, action, "stop", "Stop containers (SIGTERM, then SIGKILL after -t seconds)",
+        auto timeout = std::make_shared<int>(-1);
+        auto all = std::make_shared<bool>(false);
+        auto* sub = per_container(app, g, action, "stop", "Stop one or more running containers",
                                   [timeout](frontend::Engine& e, const std::string& r) {
                                       auto st = e.stop(r, *timeout);
                                       if (!st) return hako_fail(st.error());
                                       std::printf("%s\n", r.c_str());
                                       return 0;
-                                  });
-        sub->add_option("-t,--time", *timeout, "Seconds to wait before killing")->capture_default_str();
+                                  }, true, all);
+        sub->add_option("-t,--time,--timeout", *timeout, "Seconds to wait before killing the container (default: its --stop-timeout, else 10)");
+        sub->add_flag("-a,--all", *all, "Stop all running containers");
     }
     {
         auto signal = std::make_shared<std::string>("KILL");
-        auto* sub = per_container(app, g, action, "kill", "Send a signal to containers (default SIGKILL)",
+        auto all = std::make_shared<bool>(false);
+        auto* sub = per_container(app, g, action, "kill", "Kill one or more running containers",
                                   [signal](frontend::Engine& e, const std::string& r) {
                                       auto sig = runtime::parse_signal(*signal);
                                       if (!sig) return hako_fail(sig.error());
@@ -152,30 +325,33 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                                       if (!st) return hako_fail(st.error());
                                       std::printf("%s\n", r.c_str());
                                       return 0;
-                                  });
-        sub->add_option("-s,--signal", *signal, "Signal (name or number)");
+                                  }, true, all);
+        sub->add_option("-s,--signal", *signal, "Signal to send to the container (default KILL)");
+        sub->add_flag("-a,--all", *all, "Signal all running containers");
     }
     {
-        auto force = std::make_shared<bool>(false);
-        auto* sub = per_container(app, g, action, "rm", "Remove containers",
-                                  [force](frontend::Engine& e, const std::string& r) {
-                                      auto st = e.remove(r, *force);
+        auto force = std::make_shared<bool>(false), ignore = std::make_shared<bool>(false), volumes = std::make_shared<bool>(false);
+        auto all = std::make_shared<bool>(false);
+        auto timeout = std::make_shared<int>(-1);
+        auto* sub = per_container(app, g, action, "rm", "Remove one or more containers",
+                                  [force, ignore, volumes, timeout](frontend::Engine& e, const std::string& r) {
+                                      auto v = e.find(r);
+                                      if (!v) return *ignore ? 0 : hako_fail(v.error());
+                                      if (*force && *timeout >= 0 && v->active()) (void)e.stop(r, *timeout);
+                                      auto st = e.remove(r, *force, *volumes);
                                       if (!st) return hako_fail(st.error());
                                       std::printf("%s\n", r.c_str());
                                       return 0;
-                                  });
-        sub->add_flag("-f,--force", *force, "Kill a running container first");
+                                  }, true, all, false);
+        sub->add_flag("-f,--force", *force, "Force the removal of a running container (uses SIGKILL)");
+        sub->add_flag("-i,--ignore", *ignore, "Ignore errors when a specified container is missing");
+        sub->add_flag("-v,--volumes", *volumes, "Remove anonymous volumes associated with the container");
+        sub->add_flag("-a,--all", *all, "Remove all containers");
+        sub->add_option("-t,--time", *timeout, "Seconds to wait for stop before killing the container (with -f)");
     }
-    per_container(app, g, action, "wait", "Wait for containers to stop; print their exit codes",
-                  [](frontend::Engine& e, const std::string& r) {
-                      auto code = e.wait(r);
-                      if (!code) return hako_fail(code.error());
-                      std::printf("%d\n", *code);
-                      return 0;
-                  });
     for (bool pause : {true, false})
         per_container(app, g, action, pause ? "pause" : "unpause",
-                      pause ? "Pause all processes in containers" : "Unpause containers",
+                      pause ? "Pause all processes within one or more containers" : "Unpause all processes within one or more containers",
                       [pause](frontend::Engine& e, const std::string& r) {
                           auto v = e.find(r);
                           if (!v) return hako_fail(v.error());
@@ -186,54 +362,50 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                           return 0;
                       });
     {
-        auto follow = std::make_shared<bool>(false);
-        auto tail = std::make_shared<int>(-1);
-        auto* sub = per_container(app, g, action, "logs", "Show a detached container's output",
-                                  [follow, tail](frontend::Engine& e, const std::string& r) {
-                                      auto v = e.find(r);
-                                      if (!v) return hako_fail(v.error());
-                                      std::string path = e.log_path(v->record.id);
-                                      auto text = sys::read_file(path);
-                                      std::string out = text ? tail_lines(*text, *tail) : "";
-                                      (void)!::write(1, out.data(), out.size());
-                                      if (!*follow) return 0;
-                                      size_t off = text ? text->size() : 0;
-                                      for (;;) {  // until the container has stopped and the log is drained
-                                          auto now = sys::read_file(path);
-                                          if (now && now->size() > off) {
-                                              (void)!::write(1, now->data() + off, now->size() - off);
-                                              off = now->size();
-                                          }
-                                          auto s = e.find(r);
-                                          if (!s || !s->active()) break;
-                                          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                                      }
-                                      return 0;
-                                  },
-                                  false);
-        sub->add_flag("-f,--follow", *follow, "Follow the output until the container stops");
-        sub->add_option("-n,--tail", *tail, "Number of lines from the end");
+        auto lo = std::make_shared<LogsOptions>();
+        auto* sub = per_container(app, g, action, "logs", "Fetch the logs of a container",
+                                  [lo](frontend::Engine& e, const std::string& r) { return show_logs(e, r, *lo); }, false);
+        sub->add_flag("-f,--follow", lo->follow, "Follow log output");
+        sub->add_option("-n,--tail", lo->tail, "Number of lines to show from the end of the logs");
+        sub->add_flag("-t,--timestamps", lo->timestamps, "Show timestamps");
+        sub->add_option("--since", lo->since, "Show logs since timestamp (2013-01-02T13:23:37Z) or relative (42m)");
+        sub->add_option("--until", lo->until, "Show logs before a timestamp or relative (42m)");
     }
     {
-        auto* sub = app.add_subcommand("exec", "Run a command in a running container");
+        auto* sub = app.add_subcommand("exec", "Execute a command in a running container");
         auto o = std::make_shared<runtime::ExecOptions>();
-        auto interactive = std::make_shared<bool>(false);
-        sub->add_flag("-i,--interactive", *interactive, "Keep STDIN open");
+        auto interactive = std::make_shared<bool>(false), privileged = std::make_shared<bool>(false);
+        auto env_files = std::make_shared<std::vector<std::string>>();
+        sub->add_flag("-i,--interactive", *interactive, "Keep STDIN open even if not attached");
         sub->add_flag("-t,--tty", o->tty, "Allocate a pseudo-TTY");
-        sub->add_flag("-d,--detach", o->detach, "Run in the background");
-        sub->add_option("-e,--env", o->env, "Set an environment variable")->allow_extra_args(false);
-        sub->add_option("-w,--workdir", o->cwd, "Working directory");
-        sub->add_option("-u,--user", o->user, "uid[:gid]");
+        sub->add_flag("-d,--detach", o->detach, "Detached mode: run command in the background");
+        sub->add_option("-e,--env", o->env, "Set environment variables")->allow_extra_args(false);
+        sub->add_option("--env-file", *env_files, "Read in a file of environment variables")->allow_extra_args(false);
+        sub->add_option("-w,--workdir", o->cwd, "Working directory inside the container");
+        sub->add_option("-u,--user", o->user, "Username or UID (format: <uid>[:<gid>])");
+        sub->add_flag("--privileged", *privileged, "Give extended privileges to the command");
         sub->prefix_command();
-        sub->callback([&g, &action, sub, o, interactive] {
-            action = [&g, sub, o, interactive] {
+        sub->callback([&g, &action, sub, o, interactive, privileged, env_files] {
+            action = [&g, sub, o, interactive, privileged, env_files] {
                 auto words = sub->remaining();
                 if (!words.empty() && words.front() == "--") words.erase(words.begin());
-                if (words.size() < 2) return hako_fail(Error{0, "exec: usage: hako exec CONTAINER COMMAND [ARG...]"});
+                if (words.size() < 2) return hako_fail(Error{0, "exec: usage: hako exec [OPTIONS] CONTAINER COMMAND [ARG...]"});
+                if (words.front().size() > 1 && words.front()[0] == '-')
+                    return hako_fail(Error{0, "exec: unknown flag `" + words.front() + "` (hako exec --help)"});
                 auto v = g.engine().find(words.front());
                 if (!v) return hako_fail(v.error());
+                if (!v->active()) return hako_fail(Error{0, "exec: container `" + words.front() + "` is " + v->status + ", not running"});
                 o->id = v->record.id;
                 o->args.assign(words.begin() + 1, words.end());
+                for (const auto& f : *env_files) {
+                    auto text = sys::read_file(f);
+                    if (!text) return hako_fail(std::move(text).error().context("--env-file"));
+                    for (auto line : split(*text, '\n'))
+                        if (!line.empty() && line[0] != '#') o->env.emplace_back(line);
+                }
+                if (*privileged)
+                    for (int c = 0; c <= oci::capability_last(); ++c)
+                        if (const char* n = oci::capability_name(c)) o->caps.emplace_back(n);
                 if (!*interactive && !o->detach) {
                     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
                     if (null) dup2(null.get(), 0);
@@ -248,78 +420,58 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
         });
     }
     {
-        auto* sub = app.add_subcommand("inspect", "Show an image's or a container's details as JSON");
+        auto* sub = app.add_subcommand("inspect", "Return low-level information on containers, images, volumes or networks");
         auto refs = std::make_shared<std::vector<std::string>>();
-        sub->add_option("name", *refs, "CONTAINER|IMAGE...")->required();
-        sub->callback([&g, &action, refs] {
-            action = [&g, refs] {
-                auto arr = json::array();
+        auto format = std::make_shared<std::string>(), type = std::make_shared<std::string>();
+        auto size = std::make_shared<bool>(false);
+        sub->add_option("-f,--format", *format, "Format output using a Go template");
+        sub->add_option("--type", *type, "Return JSON for a specified type (container, image, volume, network)")
+            ->check(CLI::IsMember({"container", "image", "volume", "network"}));
+        sub->add_flag("-s,--size", *size, "Display total file sizes if the type is container");
+        sub->add_option("name", *refs, "NAME|ID...")->required();
+        sub->callback([&g, &action, refs, format, type] {
+            action = [&g, refs, format, type] {
+                std::vector<json> items;
+                auto& e = g.engine();
+                frontend::Volumes vols(e.root());
                 for (const auto& r : *refs) {
-                    if (auto c = g.engine().find(r)) {
-                        auto j = container_json(*c);
-                        j["NetworkSettings"] = network_settings(g.engine(), c->record.id);
-                        arr.push_back(j);
-                    } else if (auto i = g.engine().images().find(r)) {
-                        arr.push_back(image::inspect_json(*i));
-                    } else {
-                        return hako_fail(Error{0, "no such container or image `" + r + "`"});
-                    }
+                    const std::string& t = *type;
+                    if (t.empty() || t == "container")
+                        if (auto c = e.find(r)) {
+                            items.push_back(container_inspect(e, *c));
+                            continue;
+                        }
+                    if (t.empty() || t == "image")
+                        if (auto i = e.images().find(r)) {
+                            items.push_back(image::inspect_json(*i));
+                            continue;
+                        }
+                    if (t.empty() || t == "volume")
+                        if (auto v = vols.get(r)) {
+                            items.push_back(frontend::volume_json(*v));
+                            continue;
+                        }
+                    if (t.empty() || t == "network")
+                        if (auto n = network_json(e, r)) {
+                            items.push_back(*n);
+                            continue;
+                        }
+                    return hako_fail(Error{0, "no such " + (t.empty() ? std::string("object") : t) + ": `" + r + "`"});
                 }
-                std::printf("%s\n", arr.dump(2).c_str());
-                return 0;
+                return print_inspect(*format, items);
             };
         });
     }
     {
-        auto* sub = app.add_subcommand("stats", "Live resource usage of running containers");
-        auto no_stream = std::make_shared<bool>(false);
-        auto refs = std::make_shared<std::vector<std::string>>();
-        sub->add_flag("--no-stream", *no_stream, "Print once and exit");
-        sub->add_option("container", *refs, "CONTAINER... (default: all running)");
-        sub->callback([&g, &action, no_stream, refs] {
-            action = [&g, no_stream, refs] {
-                for (;;) {
-                    std::vector<frontend::ContainerView> views;
-                    if (refs->empty()) {
-                        auto l = g.engine().list(false);
-                        if (!l) return hako_fail(l.error());
-                        views = *l;
-                    } else {
-                        for (const auto& r : *refs) {
-                            auto v = g.engine().find(r);
-                            if (!v) return hako_fail(v.error());
-                            views.push_back(*v);
-                        }
-                    }
-                    std::printf("%-14s %-24s %-12s %-22s %s\n", "CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS");
-                    for (const auto& v : views) {
-                        runtime::EventsOptions eo;
-                        eo.stats_once = true;
-                        std::string line;
-                        auto st = runtime::events(g.engine().runtime_store(), v.record.id, eo,
-                                                  [&line](const std::string& l) { line = l; });
-                        if (!st) continue;
-                        auto j = json::parse(line, nullptr, false);
-                        if (j.is_discarded()) continue;
-                        const auto& d = j["data"];
-                        double cpu_s = double(d["cpu"]["usage"].value("total", uint64_t{0})) / 1e9;
-                        double mem = double(d["memory"]["usage"].value("usage", uint64_t{0})) / 1048576.0;
-                        uint64_t lim = d["memory"]["usage"].value("limit", uint64_t{0});
-                        char limit[32];
-                        if (lim == 0 || lim > (uint64_t{1} << 60)) std::snprintf(limit, sizeof limit, "unlimited");
-                        else std::snprintf(limit, sizeof limit, "%.1fMiB", double(lim) / 1048576.0);
-                        std::printf("%-14s %-24s %-12.2f %-22s %llu\n", v.record.id.substr(0, 12).c_str(),
-                                    v.record.name.c_str(), cpu_s,
-                                    (std::to_string(int(mem * 10) / 10.0).substr(0, 6) + "MiB / " + limit).c_str(),
-                                    static_cast<unsigned long long>(d["pids"].value("current", uint64_t{0})));
-                    }
-                    std::fflush(stdout);
-                    if (*no_stream) return 0;
-                    std::this_thread::sleep_for(std::chrono::seconds(1));
-                    std::printf("\033[H\033[J");
-                }
-            };
+        auto* sub = app.add_subcommand("container", "Manage containers (podman's container exists, prune)");
+        sub->require_subcommand(1);
+        auto* ex = sub->add_subcommand("exists", "Check if a container exists (exit 0 if it does, 1 if not)");
+        auto ref = std::make_shared<std::string>();
+        ex->add_option("container", *ref, "CONTAINER")->required();
+        ex->callback([&g, &action, ref] {
+            action = [&g, ref] { return g.engine().find(*ref) ? 0 : 1; };
         });
+        add_container_prune(sub, g, action);
     }
 }
 

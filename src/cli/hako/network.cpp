@@ -131,6 +131,12 @@ void add_network_flags(CLI::App* sub, frontend::NetRequest& r) {
     sub->add_flag("-P,--publish-all", r.publish_all, "Publish the image's exposed ports on random host ports");
 }
 
+Result<json> network_json(frontend::Engine& e, const std::string& ref) {
+    auto d = HAKO_TRY(e.networks().get(ref));
+    auto members = HAKO_TRY(e.networks().members(d.name));
+    return inspect_network(d, members);
+}
+
 void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     auto* net = app.add_subcommand("network", "Manage networks");
     net->require_subcommand(1);
@@ -159,39 +165,66 @@ void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     {
         auto* sub = net->add_subcommand("ls", "List networks");
         sub->alias("list");
-        auto quiet = std::make_shared<bool>(false);
+        auto quiet = std::make_shared<bool>(false), no_trunc = std::make_shared<bool>(false);
         auto format = std::make_shared<std::string>();
-        sub->add_flag("-q,--quiet", *quiet, "Only IDs");
-        sub->add_option("--format", *format, "json for JSON");
-        sub->callback([&g, &action, quiet, format] {
-            action = [&g, quiet, format] {
+        auto filters = std::make_shared<std::vector<std::string>>();
+        sub->add_flag("-q,--quiet", *quiet, "Only display network IDs");
+        sub->add_flag("--no-trunc", *no_trunc, "Do not truncate the output");
+        sub->add_option("--format", *format, "Format output using a Go template, or json");
+        sub->add_option("-f,--filter", *filters, "Provide filter values (name, id, driver, label)")->allow_extra_args(false);
+        sub->callback([&g, &action, quiet, format, filters, no_trunc] {
+            action = [&g, quiet, format, filters, no_trunc] {
                 if (!collect(g)) return frontend::kExitEngine;
                 auto list = g.engine().networks().list();
                 if (!list) return hako_fail(list.error());
-                if (*format == "json") {
-                    auto arr = json::array();
-                    for (const auto& d : *list) arr.push_back(inspect_network(d, g.engine().networks().members(d.name).value_or(std::vector<frontend::ContainerNet>{})));
-                    std::printf("%s\n", arr.dump(2).c_str());
+                auto f = parse_filters(*filters, {"name", "id", "driver", "label"}, "network ls");
+                if (!f) return hako_fail(f.error());
+                std::vector<json> rows;
+                for (const auto& d : *list) {
+                    auto pass = [&](const char* key, const std::function<bool(const std::string&)>& test) {
+                        auto [lo, hi] = f->equal_range(key);
+                        if (lo == hi) return true;
+                        for (auto it = lo; it != hi; ++it)
+                            if (test(it->second)) return true;
+                        return false;
+                    };
+                    auto [llo, lhi] = f->equal_range("label");
+                    bool labels_ok = true;
+                    for (auto it = llo; it != lhi; ++it) labels_ok = labels_ok && label_matches(d.labels, it->second);
+                    if (!labels_ok || !pass("name", [&](const std::string& n) { return d.name.find(n) != std::string::npos; }) ||
+                        !pass("id", [&](const std::string& id) { return d.id.rfind(id, 0) == 0; }) ||
+                        !pass("driver", [&](const std::string& dr) { return d.driver == dr; }))
+                        continue;
+                    if (*format == "json") {
+                        rows.push_back(inspect_network(d, g.engine().networks().members(d.name).value_or(std::vector<frontend::ContainerNet>{})));
+                        continue;
+                    }
+                    std::string labels;
+                    for (const auto& [k, v] : d.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+                    rows.push_back({{"ID", *no_trunc ? d.id : d.id.substr(0, 12)}, {"Name", d.name}, {"Driver", d.driver},
+                                    {"Scope", "local"}, {"IPv6", d.ipv6}, {"Internal", d.internal}, {"Labels", labels},
+                                    {"CreatedAt", d.created}});
+                }
+                if (*quiet) {
+                    for (const auto& r : rows) std::printf("%s\n", r["ID"].get<std::string>().c_str());
                     return 0;
                 }
-                if (!format->empty()) return hako_fail(Error{0, "--format `" + *format + "`: only json here"});
-                if (!*quiet) std::printf("%-14s %-20s %-10s %s\n", "NETWORK ID", "NAME", "DRIVER", "SCOPE");
-                for (const auto& d : *list) {
-                    if (*quiet) std::printf("%s\n", d.id.substr(0, 12).c_str());
-                    else std::printf("%-14s %-20s %-10s %s\n", d.id.substr(0, 12).c_str(), d.name.c_str(), d.driver.c_str(), "local");
-                }
-                return 0;
+                static const json kHeaders{{"ID", "NETWORK ID"}, {"Name", "NAME"}, {"Driver", "DRIVER"}, {"Scope", "SCOPE"},
+                                           {"IPv6", "IPV6"}, {"Internal", "INTERNAL"}, {"Labels", "LABELS"}, {"CreatedAt", "CREATED AT"}};
+                return print_rows(*format, rows, kHeaders, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}");
             };
         });
     }
     {
-        auto* sub = net->add_subcommand("inspect", "Show networks' details as JSON");
+        auto* sub = net->add_subcommand("inspect", "Display detailed information on one or more networks");
         auto refs = std::make_shared<std::vector<std::string>>();
+        auto format = std::make_shared<std::string>();
+        sub->add_option("-f,--format", *format, "Format output using a Go template");
         sub->add_option("name", *refs, "NETWORK...")->required();
-        sub->callback([&g, &action, refs] {
-            action = [&g, refs] {
+        sub->callback([&g, &action, refs, format] {
+            action = [&g, refs, format] {
                 if (!collect(g)) return frontend::kExitEngine;
-                auto arr = json::array();
+                std::vector<json> arr;
                 for (const auto& r : *refs) {
                     auto d = g.engine().networks().get(r);
                     if (!d) return hako_fail(d.error());
@@ -199,8 +232,7 @@ void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     if (!members) return hako_fail(members.error());
                     arr.push_back(inspect_network(*d, *members));
                 }
-                std::printf("%s\n", arr.dump(2).c_str());
-                return 0;
+                return print_inspect(*format, arr);
             };
         });
     }
