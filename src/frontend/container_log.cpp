@@ -12,6 +12,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/strings.hpp"
 #include "frontend/spec_internal.hpp"
 #include "sys/syscalls.hpp"
 
@@ -20,16 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string timestamp_nano() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
 
 }  // namespace
 
@@ -71,10 +62,10 @@ void LogWriter::line(const char* stream, std::string_view text, bool partial) {
         if (!fd_) return;
         std::string out;
         if (driver_ == "json-file") {
-            json j{{"log", std::string(text) + (partial ? "" : "\n")}, {"stream", stream}, {"time", timestamp_nano()}};
+            json j{{"log", std::string(text) + (partial ? "" : "\n")}, {"stream", stream}, {"time", now_rfc3339()}};
             out = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
         } else {
-            out = timestamp_nano() + " " + stream + (partial ? " P " : " F ") + std::string(text) + "\n";
+            out = now_rfc3339() + " " + stream + (partial ? " P " : " F ") + std::string(text) + "\n";
         }
         if (max_size_ && size_ + out.size() > max_size_ && size_ > 0) rotate();
         if (sys::write_all(fd_.get(), out.data(), out.size())) size_ += out.size();

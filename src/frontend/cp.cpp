@@ -1,5 +1,6 @@
 // hako cp (cp.hpp): docker cp's rules; the container side in a forked child chrooted into the root, a tar stream between the sides.
 #include "frontend/cp.hpp"
+#include "image/layer.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -336,15 +337,6 @@ la_ssize_t sink_write(archive*, void* ud, const void* buf, size_t n) {
     return static_cast<la_ssize_t>(n);
 }
 
-// layer.cpp's: "./a/b/" -> "a/b"; "" for the root itself.
-std::string clean_name(const char* p) {
-    std::string s = p ? p : "";
-    while (s.rfind("./", 0) == 0) s.erase(0, 2);
-    while (!s.empty() && s[0] == '/') s.erase(0, 1);
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    if (s == ".") s.clear();
-    return s;
-}
 
 struct Packer {
     archive* out;
@@ -465,7 +457,7 @@ struct Unpack {
 // An entry's name re-rooted from `from` to `to` ("." for the directory's
 // contents / the extraction directory itself); nullopt: not under `from`.
 std::optional<std::string> rebase(const char* entry, const std::string& from, const std::string& to) {
-    std::string n = clean_name(entry);
+    std::string n = image::clean_name(entry);
     std::string rest;
     if (from == ".") {
         rest = n;
@@ -499,7 +491,7 @@ Status unpack(int fd, const Unpack& u) {
             if (!r) return error("an entry `" + name + "` outside the copy's `" + u.from + "`");
             name = *r;
         }
-        if (clean_name(name.c_str()).empty()) continue;  // the extraction directory itself (docker keeps its own)
+        if (image::clean_name(name.c_str()).empty()) continue;  // the extraction directory itself (docker keeps its own)
         archive_entry_set_pathname(e, name.c_str());
         if (const char* link = archive_entry_hardlink(e); link && u.rebase) {
             auto r = rebase(link, u.from, u.to);

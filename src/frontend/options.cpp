@@ -6,6 +6,7 @@
 #include "common/digest.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
+#include "frontend/volumes.hpp"
 #include "sys/inroot.hpp"
 
 namespace hako::frontend {
@@ -41,32 +42,31 @@ json options_to_json(const RunOptions& o) {
     return j;
 }
 
+namespace {
+
+// obj[key] into field; a field of the wrong type (a hand-edited record)
+// keeps its default.
+template <typename T>
+void get_field(const json& obj, const char* key, T& field) {
+    auto it = obj.find(key);
+    if (it == obj.end()) return;
+    try {
+        it->get_to(field);
+    } catch (const json::exception&) {
+    }
+}
+
+}  // namespace
+
 RunOptions options_from_json(const json& j) {
     RunOptions o;
     if (!j.is_object()) return o;
-    // (a field of the wrong type, from a hand-edited record, keeps its default)
-    auto get = [&j](const char* key, auto& field) {
-        auto it = j.find(key);
-        if (it == j.end()) return;
-        try {
-            it->get_to(field);
-        } catch (const json::exception&) {
-        }
-    };
-#define FROM(f) get(#f, o.f);
+#define FROM(f) get_field(j, #f, o.f);
     HAKO_RUN_FIELDS(FROM)
 #undef FROM
     if (auto it = j.find("net"); it != j.end() && it->is_object()) {
         const json& n = *it;
-        auto nget = [&n](const char* key, auto& field) {
-            auto f = n.find(key);
-            if (f == n.end()) return;
-            try {
-                f->get_to(field);
-            } catch (const json::exception&) {
-            }
-        };
-#define FROM(f) nget(#f, o.net.f);
+#define FROM(f) get_field(n, #f, o.net.f);
         HAKO_NET_FIELDS(FROM)
 #undef FROM
     }
@@ -164,11 +164,6 @@ HealthState health_from_json(const json& j) {
 }
 
 namespace {
-
-bool valid_volume_name(std::string_view n) {
-    if (n.size() < 2 || !isalnum(static_cast<unsigned char>(n[0]))) return false;
-    return n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
-}
 
 Status check_destination(const std::string& dst, const std::string& what) {
     if (dst.empty() || dst[0] != '/') return error(what + ": the destination `" + dst + "` must be an absolute path");

@@ -16,11 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-bool valid_name(const std::string& n) {
-    if (n.size() < 2 || !isalnum(static_cast<unsigned char>(n[0]))) return false;
-    return n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
-}
-
 Result<std::map<std::string, std::string>> key_values(const std::vector<std::string>& items, const char* flag) {
     std::map<std::string, std::string> out;
     for (const auto& kv : items) {
@@ -33,6 +28,11 @@ Result<std::map<std::string, std::string>> key_values(const std::vector<std::str
 
 }  // namespace
 
+bool valid_volume_name(std::string_view n) {
+    if (n.size() < 2 || !isalnum(static_cast<unsigned char>(n[0]))) return false;
+    return n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+}
+
 json volume_json(const Volume& v) {
     return {{"Name", v.name},     {"Driver", v.driver},   {"Mountpoint", v.mountpoint}, {"CreatedAt", v.created},
             {"Labels", v.labels}, {"Options", v.options}, {"Scope", "local"},           {"Anonymous", v.anonymous}};
@@ -40,7 +40,7 @@ json volume_json(const Volume& v) {
 
 Result<Volume> Volumes::create(const std::string& name, const std::vector<std::string>& labels,
                                const std::vector<std::string>& opts, bool anonymous, bool exist_ok) {
-    if (!valid_name(name))
+    if (!valid_volume_name(name))
         return error("volume name `" + name + "`: must match [a-zA-Z0-9][a-zA-Z0-9_.-]+");
     Volume v;
     v.name = name;
@@ -85,7 +85,7 @@ Result<Volume> Volumes::create(const std::string& name, const std::vector<std::s
 }
 
 Result<Volume> Volumes::get(const std::string& name) const {
-    if (!valid_name(name)) return error("no such volume `" + name + "`");
+    if (!valid_volume_name(name)) return error("no such volume `" + name + "`");
     auto text = sys::read_file(dir_ + "/" + name + "/volume.json");
     if (!text) return error("no such volume `" + name + "`");
     auto j = json::parse(*text, nullptr, false);

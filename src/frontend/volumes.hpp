@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -44,5 +45,7 @@ private:
 };
 
 nlohmann::json volume_json(const Volume& v);
+// docker's volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+bool valid_volume_name(std::string_view n);
 
 }  // namespace hako::frontend

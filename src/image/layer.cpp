@@ -160,15 +160,6 @@ struct WriterFree {
     void operator()(archive* a) const { archive_write_free(a); }
 };
 
-// "./a/b/" -> "a/b"; "" for the root itself.
-std::string clean_name(const char* p) {
-    std::string s = p ? p : "";
-    while (s.rfind("./", 0) == 0) s.erase(0, 2);
-    while (!s.empty() && s[0] == '/') s.erase(0, 1);
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    if (s == ".") s.clear();
-    return s;
-}
 
 Status whiteout(const std::string& dir, const std::string& rel_parent, const std::string& base) {
     std::string parent = rel_parent.empty() ? dir : dir + "/" + rel_parent;
@@ -187,6 +178,15 @@ Status whiteout(const std::string& dir, const std::string& rel_parent, const std
 }
 
 }  // namespace
+
+std::string clean_name(const char* p) {
+    std::string s = p ? p : "";
+    while (s.rfind("./", 0) == 0) s.erase(0, 2);
+    while (!s.empty() && s[0] == '/') s.erase(0, 1);
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    if (s == ".") s.clear();
+    return s;
+}
 
 namespace {
 Result<Unpacked> unpack(Reader* r, int fd, const std::string& dir);

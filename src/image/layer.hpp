@@ -16,6 +16,10 @@ struct Unpacked {
     std::string blob_digest;  // sha256 hex of the stream as read (compressed or not)
     uint64_t size = 0;        // bytes of file data
 };
+// A tar entry's name made relative and plain: "./a/b/" -> "a/b"; "" for
+// the root itself.
+std::string clean_name(const char* p);
+
 // Unpack the tar stream on `fd` (any compression libarchive knows) into
 // the existing, empty directory `dir`. On failure, `blob_on_error` (when
 // given) gets the digest of the whole stream (the rest read and hashed).
