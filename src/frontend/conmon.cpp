@@ -166,6 +166,7 @@ struct Probe {
             r.restarting = false;
             r.error.clear();
             r.exit_code.reset();
+            r.monitor = ProcRef::of(getpid());
         });
         tell("0");
         event("container", "start", id, {{"name", rec.name}, {"image", rec.image}});

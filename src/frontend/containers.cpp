@@ -129,7 +129,7 @@ Status Engine::save(const Record& r) const {
            {"command", r.command}, {"created", r.created}, {"rm", r.rm}, {"detached", r.detached},
            {"options", options_to_json(r.options)}, {"restartCount", r.restart_count},
            {"restarting", r.restarting}, {"stopRequested", r.stop_requested}, {"oomKilled", r.oom_killed},
-           {"stopSignal", r.stop_signal}};
+           {"stopSignal", r.stop_signal}, {"monitor", {r.monitor.pid, r.monitor.start}}};
     json mounts = json::array();
     for (const auto& m : r.mounts) mounts.push_back(mount_json(m));
     j["mounts"] = mounts;
@@ -169,6 +169,8 @@ Result<Record> Engine::load(const std::string& id) const {
         r.stop_requested = j.value("stopRequested", false);
         r.oom_killed = j.value("oomKilled", false);
         r.stop_signal = j.value("stopSignal", "");
+        if (j.contains("monitor") && j["monitor"].is_array() && j["monitor"].size() == 2)
+            r.monitor = {j["monitor"][0].get<pid_t>(), j["monitor"][1].get<uint64_t>()};
         if (j.contains("mounts") && j["mounts"].is_array())
             for (const auto& m : j["mounts"]) r.mounts.push_back(mount_from(m));
         if (j.contains("health") && j["health"].is_object())
@@ -197,6 +199,10 @@ ContainerView Engine::view(Record r) const {
         v.pid = st->state.pid;
     } else if (r.restarting) {
         v.status = "restarting";
+    } else if (st && !r.exit_code && r.monitor.alive()) {
+        // exited just now: running until its monitor has recorded how
+        v.status = "running";
+        v.pid = st->state.pid;
     } else {
         v.status = r.exit_code ? "exited" : st ? "exited" : "created";
     }

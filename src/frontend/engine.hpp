@@ -129,7 +129,7 @@ struct Record {
     bool stop_requested = false;    // stopped (or killed) by a user: no restart
     bool oom_killed = false;
     std::string error;              // why it could not start
-    std::string monitor;            // the monitor's "pid:starttime" while it lives
+    ProcRef monitor;                // the monitor (pid and start time), while it lives
 };
 
 // A container's health (State.Health), kept by its monitor in health.json.
