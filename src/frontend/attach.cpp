@@ -94,11 +94,21 @@ std::string size_frame() {
 
 }  // namespace
 
-Result<int> attach_to(const std::string& dir, const AttachOptions& o, const std::function<void(int)>& kill) {
+Result<UniqueFd> connect_attach(const std::string& dir) {
     UniqueFd d(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!d) return sys_error("open `" + dir + "`");
     auto sock = sys::connect_unix("/proc/self/fd/" + std::to_string(d.get()) + "/attach.sock");
     if (!sock) return error("attach: the container's monitor is not listening (is it running?)");
+    return sock;
+}
+
+Result<int> attach_to(const std::string& dir, const AttachOptions& o, const std::function<void(int)>& kill) {
+    auto sock = HAKO_TRY(connect_attach(dir));
+    return attach_on(std::move(sock), o, kill);
+}
+
+Result<int> attach_on(UniqueFd conn, const AttachOptions& o, const std::function<void(int)>& kill) {
+    UniqueFd* sock = &conn;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGWINCH);

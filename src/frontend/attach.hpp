@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "sys/fd.hpp"
 
 namespace hako::frontend {
 
@@ -48,5 +49,8 @@ struct AttachOptions {
 // container exits (its exit code) or the detach keys are typed (-1).
 // `kill`: sends a signal to the container (sig-proxy).
 Result<int> attach_to(const std::string& dir, const AttachOptions& o, const std::function<void(int)>& kill);
+// The same on a connection made already (connect_attach).
+Result<int> attach_on(UniqueFd sock, const AttachOptions& o, const std::function<void(int)>& kill);
+Result<UniqueFd> connect_attach(const std::string& dir);
 
 }  // namespace hako::frontend

@@ -75,7 +75,7 @@ struct Probe {
 
 }  // namespace
 
-[[noreturn]] void Engine::monitor(const std::string& id, int report_fd) {
+[[noreturn]] void Engine::monitor(const std::string& id, int report_fd, bool wait_for_client) {
     UniqueFd report(report_fd);
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     signal(SIGPIPE, SIG_IGN);
@@ -105,6 +105,13 @@ struct Probe {
             auto a = nets_.attach(prep->plan, id, rec.name, prep->hostname);
             if (!a) ok = std::unexpected(a.error());
             else held = std::move(a->held);
+        }
+        if (ok && attempt == 0 && wait_for_client && listener) {
+            // the client that started us attaches before anything is output
+            (void)!::write(report.get(), "L", 1);
+            pollfd p{listener.get(), POLLIN, 0};
+            if (::poll(&p, 1, 10000) > 0)
+                if (UniqueFd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)); c) clients.push_back({std::move(c), {}});
         }
         Running run;
         LogWriter log(log_path(id), rec.options);
@@ -407,10 +414,11 @@ struct Probe {
         }
         if (stopped) break;
     }
-    broadcast(Frame::Exit, std::to_string(code));
-    clients.clear();
     held.clear();
     (void)finish(id, code);
+    // (after the record: an attached `run` that returns finds the exit in inspect)
+    broadcast(Frame::Exit, std::to_string(code));
+    clients.clear();
     _exit(0);
 }
 

@@ -331,6 +331,7 @@ Result<std::string> Engine::create(const RunOptions& o) {
         if (vols.get(m.source)) continue;
         HAKO_TRY(vols.create(m.source, {}, {}, m.anonymous, true));
         undo.made.push_back(m.source);
+        event("volume", "create", m.source, {{"driver", "local"}});
     }
     HAKO_TRY(save(rec));
     if (!o.cidfile.empty()) {
@@ -414,7 +415,7 @@ Result<Engine::Prepared> Engine::prepare(const std::string& id) {
     return p;
 }
 
-Result<int> Engine::start(const std::string& ref, bool foreground) {
+Result<int> Engine::start(const std::string& ref, bool foreground, const std::function<void()>& when_listening) {
     auto v = HAKO_TRY(find(ref));
     if (v.active() || v.status == "restarting") return 0;  // running already: fine, as docker
     std::string id = v.record.id;
@@ -475,7 +476,7 @@ Result<int> Engine::start(const std::string& ref, bool foreground) {
         if (mlog) dup2(mlog.get(), 2);
         if (chdir(dir(id).c_str()) < 0) _exit(1);
         setenv("HAKO_RUNROOT", runroot_.c_str(), 1);
-        monitor(id, wr.release());
+        monitor(id, wr.release(), bool(when_listening));
     }
     wr.reset();
     std::string reply;
@@ -484,6 +485,10 @@ Result<int> Engine::start(const std::string& ref, bool foreground) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) break;
         reply.append(buf, static_cast<size_t>(n));
+        if (when_listening && reply.rfind("L", 0) == 0) {  // the attach socket listens: connect
+            reply.erase(0, 1);
+            when_listening();
+        }
     }
     if (reply == "0") return 0;
     if (reply.empty()) return error("the container's monitor died before the container started");
@@ -491,10 +496,10 @@ Result<int> Engine::start(const std::string& ref, bool foreground) {
     return std::unexpected(Error{atoi(reply.c_str()), reply.substr(reply.find(' ') + 1)});
 }
 
-Result<int> Engine::run(const RunOptions& o, std::string* out_id) {
+Result<int> Engine::run(const RunOptions& o, std::string* out_id, const std::function<void()>& when_listening) {
     auto id = HAKO_TRY(create(o));
     if (out_id) *out_id = id;
-    auto r = start(id, !o.detach);
+    auto r = start(id, !o.detach, when_listening);
     if (!r) (void)remove(id, true, true);  // a run that could not start leaves nothing
     return r;
 }

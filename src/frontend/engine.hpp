@@ -178,11 +178,14 @@ public:
     // start: a created or exited container runs. Detached (a monitor owns
     // it): 0 once it runs. Attached (`foreground`): in this process, its exit
     // status (restart policies and healthchecks need a monitor: attach then).
-    Result<int> start(const std::string& ref, bool foreground);
+    // `when_listening` (under a monitor): the monitor waits for an attach
+    // client before it starts the container, and this is called once its
+    // socket listens (to connect), so no output is missed.
+    Result<int> start(const std::string& ref, bool foreground, const std::function<void()>& when_listening = {});
     // run = create + start. Foreground: the container's exit status.
     // Detached: 0 with *id set once the container runs. An error that kept
     // the command from running maps to 125/126/127 with exit_code_for.
-    Result<int> run(const RunOptions& o, std::string* id);
+    Result<int> run(const RunOptions& o, std::string* id, const std::function<void()>& when_listening = {});
 
     Result<std::vector<ContainerView>> list(bool all) const;
     // By name or id (or a unique id prefix).
@@ -222,7 +225,9 @@ public:
     // watched until it is gone for good: its output logged, attach clients
     // served, healthchecks run, restarts as its policy says. `report` gets
     // "0" once it first runs, or "<errno> <message>".
-    [[noreturn]] void monitor(const std::string& id, int report);
+    // `wait_for_client`: "L" goes to `report` once the attach socket
+    // listens; the container starts once a client is connected (10 s at most).
+    [[noreturn]] void monitor(const std::string& id, int report, bool wait_for_client = false);
 
 private:
     ContainerView view(Record r) const;

@@ -56,6 +56,11 @@ TEST_F(Daily, CreateStartRenameRestartStopWait) {
     EXPECT_EQ(taken.exit_code, 125);
     EXPECT_TRUE(contains(taken.err, "is in use")) << taken;
     EXPECT_EQ((*this)({"rm", "c2", "other"}).exit_code, 0);
+    // start -a: attached from the first line, its exit code
+    out({"create", "--name", "sa", "busybox", "sh", "-c", "echo from-start; exit 6"});
+    auto sa = (*this)({"start", "-a", "sa"});
+    EXPECT_EQ(sa.exit_code, 6) << sa;
+    EXPECT_EQ(sa.out, "from-start\n") << sa;
 }
 
 TEST_F(Daily, StopSignalAndTimeout) {
@@ -78,6 +83,11 @@ TEST_F(Daily, OnFailureRestartsTwiceThenGivesUp) {
     EXPECT_EQ(lines(logs.out), (std::vector<std::string>{"run", "run", "run"})) << logs;
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(fmt("f", "{{.RestartCount}}"), "2");  // and no more
+    // in the foreground: attached before the first start, through every run
+    auto fg = (*this)({"run", "--name", "fg", "--restart", "on-failure:1", "busybox", "sh", "-c", "echo hi; exit 3"});
+    EXPECT_EQ(fg.exit_code, 3) << fg;
+    EXPECT_EQ(lines(fg.out), (std::vector<std::string>{"hi", "hi"})) << fg;
+    EXPECT_EQ(fmt("fg", "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}"), "exited 1 3");
 }
 
 TEST_F(Daily, AlwaysBringsBackAnInitKilledFromTheHost) {
@@ -150,6 +160,12 @@ TEST_F(Daily, ANamedVolumeOutlivesTwoContainersFilledFromTheImage) {
     auto t = (*this)({"run", "--rm", "--mount", "type=volume,src=fast,dst=/fast", "busybox", "sh", "-c", "grep ' /fast ' /proc/mounts"});
     EXPECT_TRUE(contains(t.out, "tmpfs")) << t;
     EXPECT_EQ(out({"volume", "ls", "-q", "--filter", "label=team=a"}), "fast");
+    // the journal: `events` up to now, filtered and formatted
+    auto ev = out({"events", "--since", "1m", "--until", "0s", "--filter", "type=volume", "--format", "{{.Action}} {{.Actor.ID}}"});
+    EXPECT_TRUE(contains(ev, "create fast")) << ev;
+    EXPECT_TRUE(contains(ev, "destroy data")) << ev;
+    auto cev = out({"events", "--until", "0s", "--filter", "event=destroy", "--filter", "type=container", "--format", "{{.Actor.Attributes.name}}"});
+    EXPECT_TRUE(contains(cev, "user")) << cev;
     EXPECT_EQ(out({"volume", "prune", "-a"}).find("fast") != std::string::npos, true);
     auto bad = (*this)({"volume", "create", "--opt", "color=red", "v2"});
     EXPECT_TRUE(contains(bad.err, "--opt `color`")) << bad;

@@ -77,8 +77,9 @@ void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);    
 void add_files_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // files.cpp
 // lifecycle.cpp: attached to a running container's monitor until it exits
 // (its exit code) or the detach keys (0).
+// `conn`: a connection made already (while the monitor waited for it).
 int attach_container(HakoGlobals& g, const std::string& id, bool with_stdin, const std::string& detach_keys,
-                     bool sig_proxy);
+                     bool sig_proxy, UniqueFd conn = {});
 // run.cpp: run's and create's flags into `o`.
 void add_run_flags(CLI::App* sub, frontend::RunOptions& o, std::string& entrypoint, CLI::Option*& ep);
 

@@ -146,6 +146,7 @@ CLI::App* add_tag(CLI::App& parent, HakoGlobals& g, HakoAction& action, const ch
                     img->names.push_back(ref->str());
                 }
                 if (auto st = g.engine().images().save(*img); !st) return hako_fail(st.error());
+                for (const auto& d : *dsts) g.engine().event("image", "tag", "sha256:" + img->id, {{"name", d}});
                 return 0;
             };
         });
@@ -188,7 +189,10 @@ CLI::App* add_rmi(CLI::App& parent, HakoGlobals& g, HakoAction& action, const ch
                         std::find(img->names.begin(), img->names.end(), asked->str()) != img->names.end()) {
                         std::erase(img->names, asked->str());
                         if (auto st = g.engine().images().save(*img, /*keep_names=*/false); !st) rc = hako_fail(st.error());
-                        else std::printf("Untagged: %s\n", image::display_name(asked->str()).c_str());
+                        else {
+                            std::printf("Untagged: %s\n", image::display_name(asked->str()).c_str());
+                            g.engine().event("image", "untag", "sha256:" + img->id, {{"name", image::display_name(asked->str())}});
+                        }
                         continue;
                     }
                     if (img->names.size() > 1 && !*force && !*all)
@@ -208,7 +212,11 @@ CLI::App* add_rmi(CLI::App& parent, HakoGlobals& g, HakoAction& action, const ch
                     }
                     auto st = g.engine().images().remove(*img);
                     if (!st) rc = hako_fail(st.error());
-                    else std::printf("Deleted: sha256:%s\n", img->id.c_str());
+                    else {
+                        std::printf("Deleted: sha256:%s\n", img->id.c_str());
+                        g.engine().event("image", "delete", "sha256:" + img->id,
+                                         {{"name", img->names.empty() ? "" : image::display_name(img->names[0])}});
+                    }
                 }
                 return rc;
             };
@@ -233,6 +241,7 @@ void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 end_meter();
                 if (!img) return hako_fail(Error{img.error().err, "import `" + *file + "`: " + img.error().msg});
                 std::printf("sha256:%s\n", img->id.c_str());
+                g.engine().event("image", "import", "sha256:" + img->id, {{"name", *name}});
                 return 0;
             };
         });
@@ -251,6 +260,8 @@ void add_image_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 for (const auto& img : *imgs) {
                     if (img.names.empty()) std::printf("Loaded image ID: sha256:%s\n", img.id.c_str());
                     for (const auto& n : img.names) std::printf("Loaded image: %s\n", image::display_name(n).c_str());
+                    g.engine().event("image", "load", "sha256:" + img.id,
+                                     {{"name", img.names.empty() ? "" : image::display_name(img.names[0])}});
                 }
                 return 0;
             };

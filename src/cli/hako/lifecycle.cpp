@@ -15,7 +15,7 @@
 namespace hako::cli {
 
 int attach_container(HakoGlobals& g, const std::string& id, bool with_stdin, const std::string& detach_keys,
-                     bool sig_proxy) {
+                     bool sig_proxy, UniqueFd conn) {
     auto v = g.engine().find(id);
     if (!v) return hako_fail(v.error());
     frontend::AttachOptions ao;
@@ -29,7 +29,8 @@ int attach_container(HakoGlobals& g, const std::string& id, bool with_stdin, con
     ao.sig_proxy = sig_proxy && !ao.tty;  // (a terminal sends its own ^C)
     std::string cid = v->record.id;
     auto store = g.engine().runtime_store();
-    auto code = frontend::attach_to(g.engine().dir(cid), ao, [&store, &cid](int sig) { (void)runtime::kill(store, cid, sig, false); });
+    auto kill = [&store, &cid](int sig) { (void)runtime::kill(store, cid, sig, false); };
+    auto code = conn ? frontend::attach_on(std::move(conn), ao, kill) : frontend::attach_to(g.engine().dir(cid), ao, kill);
     if (!code) {
         // The container may have ended just now: its exit code then.
         auto after = g.engine().find(cid);
@@ -108,12 +109,23 @@ void add_lifecycle_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
             action = [&g, refs, attach, interactive, keys] {
                 int rc = 0;
                 for (const auto& r : *refs) {
-                    auto started = g.engine().start(r, false);
+                    UniqueFd conn;
+                    auto v = g.engine().find(r);
+                    if (!v) {
+                        rc = hako_fail(v.error());
+                        continue;
+                    }
+                    std::string dir = g.engine().dir(v->record.id);
+                    auto connect = [&conn, &dir] {
+                        if (auto c = frontend::connect_attach(dir)) conn = std::move(*c);
+                    };
+                    bool attached = *attach || *interactive;
+                    auto started = g.engine().start(r, false, attached ? std::function<void()>(connect) : std::function<void()>{});
                     if (!started) {
                         rc = hako_fail(started.error());
                         continue;
                     }
-                    if (*attach || *interactive) return attach_container(g, r, *interactive, *keys, true);
+                    if (attached) return attach_container(g, r, *interactive, *keys, true, std::move(conn));
                     std::printf("%s\n", r.c_str());
                 }
                 return rc;

@@ -71,6 +71,7 @@ void add_registry_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
             action = [&g, o] {
                 auto img = frontend::pull(g.engine().images(), *o);
                 if (!img) return hako_fail(img.error());
+                g.engine().event("image", "pull", "sha256:" + img->id, {{"name", o->ref}});
                 std::printf("%s\n", img->id.c_str());
                 return 0;
             };

@@ -112,7 +112,11 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     return 0;
                 }
                 std::string id;
-                auto r = g.engine().run(*o, &id);
+                UniqueFd conn;  // (foreground under a monitor: attached before it starts)
+                auto connect = [&g, &id, &conn] {
+                    if (auto c = frontend::connect_attach(g.engine().dir(id))) conn = std::move(*c);
+                };
+                auto r = g.engine().run(*o, &id, o->detach ? std::function<void()>{} : std::function<void()>(connect));
                 if (!r) {
                     hako_fail(r.error());
                     return frontend::exit_code_for(r.error());
@@ -124,8 +128,8 @@ void add_run(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 // In the foreground under a monitor (a restart policy, a
                 // healthcheck): attached to it until the container is gone.
                 auto v = g.engine().find(id);
-                if (v && (v->active() || v->status == "restarting"))
-                    return attach_container(g, id, o->interactive, o->detach_keys, o->sig_proxy);
+                if (conn || (v && (v->active() || v->status == "restarting")))
+                    return attach_container(g, id, o->interactive, o->detach_keys, o->sig_proxy, std::move(conn));
                 if (v && v->record.exit_code) return *v->record.exit_code;
                 return *r;
             };

@@ -50,6 +50,7 @@ void add_volume_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 std::string n = name->empty() ? random_id() : *name;
                 auto v = vols.create(n, *labels, *opts, name->empty());
                 if (!v) return hako_fail(v.error());
+                g.engine().event("volume", "create", v->name, {{"driver", v->driver}});
                 std::printf("%s\n", v->name.c_str());
                 return 0;
             };
@@ -140,8 +141,12 @@ void add_volume_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                         continue;
                     }
                     auto st = vols.remove(n);
-                    if (!st) rc = hako_fail(st.error());
-                    else std::printf("%s\n", n.c_str());
+                    if (!st) {
+                        rc = hako_fail(st.error());
+                    } else {
+                        g.engine().event("volume", "destroy", n);
+                        std::printf("%s\n", n.c_str());
+                    }
                 }
                 return rc;
             };
@@ -164,6 +169,7 @@ void add_volume_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     if (used.contains(v.name) || (!*all && !v.anonymous)) continue;
                     uint64_t sz = vols.size(v);
                     if (vols.remove(v.name)) {
+                        g.engine().event("volume", "destroy", v.name);
                         out += v.name + "\n";
                         freed += sz;
                     }
