@@ -231,6 +231,9 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
 }
 
 Result<ContainerView> Engine::find(const std::string& ref) const {
+    // A full id (what run/start pass on): its record alone, not every record.
+    if (ref.size() == 64 && ref.find_first_not_of("0123456789abcdef") == std::string::npos)
+        if (auto r = load(ref)) return view(std::move(*r));
     auto all = HAKO_TRY(list(true));
     const ContainerView* match = nullptr;
     std::string name = !ref.empty() && ref[0] == '/' ? ref.substr(1) : ref;  // docker's "/name"

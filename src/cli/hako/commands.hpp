@@ -56,6 +56,8 @@ int print_inspect(const std::string& format, const std::vector<nlohmann::json>& 
 using Filters = std::multimap<std::string, std::string>;
 Result<Filters> parse_filters(const std::vector<std::string>& items, const std::vector<std::string>& known,
                               const std::string& command);
+// No value for `key`, or one that passes `test` (docker: values of one key are or-ed).
+bool filter_any(const Filters& f, const char* key, const std::function<bool(const std::string&)>& test);
 // A label filter (`k` or `k=v`) against labels.
 bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want);
 // --since/--until: an RFC 3339 time, a Unix time, or a duration ago ("10m"),

@@ -91,13 +91,7 @@ const json kPsHeaders{{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", 
 // docker's ps filters.
 bool ps_matches(frontend::Engine& e, const frontend::ContainerView& v, const Filters& f) {
     const auto& r = v.record;
-    auto any = [&f](const char* key, const std::function<bool(const std::string&)>& test) {
-        auto [lo, hi] = f.equal_range(key);
-        if (lo == hi) return true;
-        for (auto it = lo; it != hi; ++it)
-            if (test(it->second)) return true;
-        return false;
-    };
+    auto any = [&f](const char* key, const std::function<bool(const std::string&)>& test) { return filter_any(f, key, test); };
     std::map<std::string, std::string> labels;
     if (f.contains("label"))
         if (auto img = e.images().find(r.image_id))

@@ -182,11 +182,7 @@ void add_network_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 std::vector<json> rows;
                 for (const auto& d : *list) {
                     auto pass = [&](const char* key, const std::function<bool(const std::string&)>& test) {
-                        auto [lo, hi] = f->equal_range(key);
-                        if (lo == hi) return true;
-                        for (auto it = lo; it != hi; ++it)
-                            if (test(it->second)) return true;
-                        return false;
+                        return filter_any(*f, key, test);
                     };
                     auto [llo, lhi] = f->equal_range("label");
                     bool labels_ok = true;

@@ -62,6 +62,14 @@ Result<Filters> parse_filters(const std::vector<std::string>& items, const std::
     return f;
 }
 
+bool filter_any(const Filters& f, const char* key, const std::function<bool(const std::string&)>& test) {
+    auto [lo, hi] = f.equal_range(key);
+    if (lo == hi) return true;
+    for (auto it = lo; it != hi; ++it)
+        if (test(it->second)) return true;
+    return false;
+}
+
 bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
     auto eq = want.find('=');
     auto it = labels.find(want.substr(0, eq));
