@@ -306,7 +306,7 @@ Result<std::string> Engine::create(const RunOptions& o) {
         auto from = HAKO_TRY(find(ref));
         return from.record.mounts;
     };
-    rec.mounts = HAKO_TRY(parse_mounts(o, img.config.volumes, mounts_of));
+    rec.mounts = HAKO_TRY(parse_mounts(o, o.build ? std::vector<std::string>{} : img.config.volumes, mounts_of));
     Volumes vols(root_);
     rec.image = img.names.empty() ? img.id.substr(0, 12) : image::display_name(img.names[0]);
     rec.image_id = img.id;

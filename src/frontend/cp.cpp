@@ -168,6 +168,12 @@ public:
         }
     }
 
+    // Give up ownership: the pid (its error pipe's fd in *err).
+    pid_t release(int* err) {
+        *err = err_.release();
+        return std::exchange(pid_, -1);
+    }
+
     // Reap it: its function's Status.
     Status wait() {
         int st = 0;
@@ -672,6 +678,46 @@ Status copy_in(const std::string& host_src, int in_fd, const std::string& root, 
 }
 
 }  // namespace
+
+Result<TarIntoRoot> TarIntoRoot::start(const std::string& root) {
+    const std::string ctx = "copy into the image";
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error(ctx + ": socketpair");
+    UniqueFd mine(sv[0]), theirs(sv[1]);
+    Unpack u;
+    u.flags = (kExtract & ~ARCHIVE_EXTRACT_SECURE_SYMLINKS) | ARCHIVE_EXTRACT_OWNER;
+    u.drain = true;
+    auto unpacker = [&]() -> Status {
+        ::umask(022);
+        HAKO_TRY_CTX(enter_root(root), ctx);
+        return with_context(unpack(theirs.get(), u), ctx);
+    };
+    auto c = HAKO_TRY_CTX(spawn({mine.get()}, unpacker), ctx);
+    TarIntoRoot t;
+    t.fd_ = mine.release();
+    // (the Child's pid and error pipe move into us: it is reaped in finish)
+    t.pid_ = c.release(&t.err_);
+    return t;
+}
+
+TarIntoRoot::TarIntoRoot(TarIntoRoot&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)), pid_(std::exchange(o.pid_, -1)), err_(std::exchange(o.err_, -1)) {}
+
+TarIntoRoot::~TarIntoRoot() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) {
+        Child c(pid_, UniqueFd(err_));  // (killed and reaped)
+    } else if (err_ >= 0) {
+        ::close(err_);
+    }
+}
+
+Status TarIntoRoot::finish(Status writer) {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    Child c(std::exchange(pid_, -1), UniqueFd(std::exchange(err_, -1)));
+    Status cs = c.wait();
+    return pick(std::move(writer), std::move(cs));
+}
 
 Status copy_from_container(const std::string& root, const std::string& src, const std::string& host_dst,
                            const CopyOptions& o) {

@@ -28,6 +28,27 @@ Status copy_to_container(const std::string& host_src, const std::string& root, c
 Status copy_tar_from_container(const std::string& root, const std::string& src, int out_fd, const CopyOptions& o);
 Status copy_tar_to_container(int in_fd, const std::string& root, const std::string& dst, const CopyOptions& o);
 
+// A tar stream extracted into a container's root as it is written (a
+// build's COPY/ADD): a child chrooted in `root` unpacks what comes through
+// fd(), at "/", the entries' owners, modes and times kept. Inside the
+// chroot, symlinks on the way (/lib -> usr/lib) are followed: they cannot
+// lead out of it. finish(): the stream's end; the child's status.
+class TarIntoRoot {
+public:
+    static Result<TarIntoRoot> start(const std::string& root);
+    TarIntoRoot(TarIntoRoot&&) noexcept;
+    ~TarIntoRoot();
+    [[nodiscard]] int fd() const { return fd_; }
+    // `writer`: how writing went (its EPIPE means: the child's error says why).
+    Status finish(Status writer);
+
+private:
+    TarIntoRoot() = default;
+    int fd_ = -1;
+    pid_t pid_ = -1;
+    int err_ = -1;
+};
+
 struct Change {
     char kind;         // 'A' added, 'C' changed, 'D' deleted
     std::string path;  // absolute in the container

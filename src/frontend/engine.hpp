@@ -90,6 +90,7 @@ struct RunOptions {
     int stop_timeout = -1;         // default 10
     std::string detach_keys;       // attach's, default ctrl-p,ctrl-q
     bool sig_proxy = true;
+    bool build = false;            // a build step's container: the image's VOLUMEs not mounted
 };
 // The container's definition kept in its record (every flag, as given).
 nlohmann::json options_to_json(const RunOptions& o);

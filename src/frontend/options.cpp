@@ -22,7 +22,7 @@ using json = nlohmann::json;
     X(ulimits) X(sysctls) X(labels) X(label_files) X(cidfile) X(pid_mode) X(ipc_mode) X(uts_mode)           \
     X(cgroupns) X(userns) X(init) X(pull) X(platform) X(restart) X(health_cmd) X(health_interval)           \
     X(health_timeout) X(health_start_period) X(health_retries) X(no_healthcheck) X(log_driver) X(log_opts)  \
-    X(stop_signal) X(stop_timeout) X(detach_keys) X(sig_proxy)
+    X(stop_signal) X(stop_timeout) X(detach_keys) X(sig_proxy) X(build)
 
 #define HAKO_NET_FIELDS(X) \
     X(networks) X(ip) X(ip6) X(mac) X(aliases) X(add_hosts) X(dns) X(dns_search) X(dns_options) X(publish) X(publish_all)

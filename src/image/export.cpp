@@ -132,6 +132,11 @@ struct Walker {
                 if (fd >= 0) ::close(fd);
                 return fail(r);
             }
+            // (a layer's tar is its content: no access or change times, which
+            // reading it would change)
+            archive_entry_unset_atime(e.get());
+            archive_entry_unset_ctime(e.get());
+            archive_entry_unset_birthtime(e.get());
             // (overlayfs's own attributes are not the image's)
             archive_entry_xattr_reset(e.get());
             std::vector<std::pair<std::string, std::string>> keep;

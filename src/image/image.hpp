@@ -46,6 +46,14 @@ struct Config {
     std::map<std::string, std::string> labels;
     std::string stop_signal;                 // "SIGQUIT"; empty: SIGTERM
     std::optional<Healthcheck> healthcheck;
+    std::vector<std::string> shell;          // SHELL (docker's field; empty: /bin/sh -c)
+    std::vector<std::string> onbuild;        // ONBUILD triggers (docker's field), as written
+};
+
+// One entry of an image's history (the config's "history").
+struct History {
+    std::string created, created_by, comment;
+    bool empty_layer = false;
 };
 
 // A layer as a registry stored it (compressed): what a push may reuse.
@@ -69,6 +77,8 @@ struct Image {
     std::string architecture, os, variant;
     std::string config_digest;        // "sha256:…" of config_json (pulled: the image id)
     std::string manifest_digest, manifest_media_type;  // as pulled
+    std::vector<History> history;     // as built or committed (else read from the config blob)
+    bool intermediate = false;        // a build step's (the build cache): hidden from `images`
 };
 
 // A reference in canonical form: "busybox" -> "docker.io/library/busybox:latest";
@@ -109,6 +119,20 @@ public:
 
     // By name (busybox, busybox:latest) or id (or an unambiguous id prefix).
     Result<Image> find(const std::string& ref) const;
+    // By full id (sha256 hex) alone: one record read.
+    Result<Image> by_id(const std::string& id) const;
+    // An image's history: its own (built), its config blob's (pulled), or
+    // one entry per layer.
+    [[nodiscard]] std::vector<History> history(const Image& img) const;
+    // A layer from a directory in the store's format (overlayfs whiteouts:
+    // a container's or a build step's upper dir), moved into the store:
+    // its diff id and size (bytes of tar), or "" for an empty dir (which is
+    // then removed).
+    struct Adopted {
+        std::string digest;
+        uint64_t size = 0;
+    };
+    Result<Adopted> adopt_layer(const std::string& dir);
     Result<std::vector<Image>> list() const;
     // Remove an image (names and JSON) and the layers no image uses any more.
     Status remove(const Image& img);

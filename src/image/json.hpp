@@ -19,6 +19,10 @@ std::vector<std::string> string_list(const nlohmann::json& obj, const char* key)
 nlohmann::json config_to_json(const Config& c);
 Config config_from_json(const nlohmann::json& obj);
 
+// The config's "history" array.
+nlohmann::json history_to_json(const std::vector<History>& h);
+std::vector<History> history_from_json(const nlohmann::json& a);
+
 // docker's inspect shape: Id, RepoTags, Created, Size, RootFS, Config.
 nlohmann::json inspect_json(const Image& img);
 

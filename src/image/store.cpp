@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "image/export.hpp"
 #include "image/image.hpp"
 #include "image/json.hpp"
 #include "image/layer.hpp"
@@ -36,6 +38,8 @@ json to_json(const Image& img) {
                         {"configDigest", &img.config_digest}, {"manifestDigest", &img.manifest_digest},
                         {"manifestMediaType", &img.manifest_media_type}})
         if (!v->empty()) j[k] = *v;
+    if (!img.history.empty()) j["history"] = history_to_json(img.history);
+    if (img.intermediate) j["intermediate"] = true;
     return j;
 }
 
@@ -64,12 +68,43 @@ Result<Image> from_json(const std::string& text, const std::string& path) {
     img.config_digest = j.value("configDigest", "");
     img.manifest_digest = j.value("manifestDigest", "");
     img.manifest_media_type = j.value("manifestMediaType", "");
+    if (j.contains("history")) img.history = history_from_json(j["history"]);
+    img.intermediate = j.value("intermediate", false);
     return img;
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
 }  // namespace
+
+json history_to_json(const std::vector<History>& h) {
+    json a = json::array();
+    for (const auto& e : h) {
+        json j = json::object();
+        if (!e.created.empty()) j["created"] = e.created;
+        if (!e.created_by.empty()) j["created_by"] = e.created_by;
+        if (!e.comment.empty()) j["comment"] = e.comment;
+        if (e.empty_layer) j["empty_layer"] = true;
+        a.push_back(j);
+    }
+    return a;
+}
+
+std::vector<History> history_from_json(const json& a) {
+    std::vector<History> out;
+    if (!a.is_array()) return out;
+    for (const auto& j : a) {
+        if (!j.is_object()) continue;
+        History e;
+        auto str = [&j](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+        e.created = str("created");
+        e.created_by = str("created_by");
+        e.comment = str("comment");
+        e.empty_layer = j.contains("empty_layer") && j["empty_layer"].is_boolean() && j["empty_layer"].get<bool>();
+        out.push_back(std::move(e));
+    }
+    return out;
+}
 
 std::vector<std::string> string_list(const json& obj, const char* key) {
     std::vector<std::string> out;
@@ -94,6 +129,8 @@ json config_to_json(const Config& c) {
     }
     if (!c.labels.empty()) j["Labels"] = c.labels;
     if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
+    if (!c.shell.empty()) j["Shell"] = c.shell;
+    if (!c.onbuild.empty()) j["OnBuild"] = c.onbuild;
     if (c.healthcheck) {
         const auto& h = *c.healthcheck;
         json hj{{"Test", h.test}};
@@ -133,6 +170,8 @@ Config config_from_json(const json& obj) {
         h.retries = static_cast<int>(num("Retries"));
         c.healthcheck = h;
     }
+    c.shell = string_list(obj, "Shell");
+    c.onbuild = string_list(obj, "OnBuild");
     if (obj.contains("WorkingDir") && obj["WorkingDir"].is_string()) c.working_dir = obj["WorkingDir"];
     if (obj.contains("User") && obj["User"].is_string()) c.user = obj["User"];
     return c;
@@ -204,6 +243,51 @@ Status Store::commit_layer(const std::string& tmp, const std::string& digest) co
     return {};
 }
 
+Result<Store::Adopted> Store::adopt_layer(const std::string& dir) {
+    DIR* d = opendir(dir.c_str());
+    if (!d) return sys_error("open the layer dir `" + dir + "`");
+    bool empty = true;
+    while (dirent* e = readdir(d))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            empty = false;
+            break;
+        }
+    closedir(d);
+    std::error_code ec;
+    if (empty) {
+        std::filesystem::remove_all(dir, ec);
+        return Adopted{};
+    }
+    UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    if (!null) return sys_error("open /dev/null");
+    auto ex = export_layer(dir, null.get(), Compression::None);
+    if (!ex) {
+        std::filesystem::remove_all(dir, ec);
+        return std::unexpected(std::move(ex).error());
+    }
+    HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
+    chmod(dir.c_str(), 0755);
+    HAKO_TRY(commit_layer(dir, ex->diff_id));
+    std::lock_guard lock(mu_);
+    sizes_[ex->diff_id] = ex->size;
+    return Adopted{ex->diff_id, ex->size};
+}
+
+std::vector<History> Store::history(const Image& img) const {
+    if (!img.history.empty()) return img.history;
+    if (!img.config_digest.empty())
+        if (auto c = get_blob(img.config_digest)) {
+            auto j = json::parse(*c, nullptr, false);
+            if (j.is_object() && j.contains("history")) {
+                auto h = history_from_json(j["history"]);
+                if (!h.empty()) return h;
+            }
+        }
+    std::vector<History> out;
+    for (size_t i = 0; i < img.layers.size(); ++i) out.push_back({img.created, "", "", false});
+    return out;
+}
+
 Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
     std::string tmp = HAKO_TRY(scratch_dir());
     std::string blob_got;
@@ -233,10 +317,17 @@ Status Store::save(Image& img, bool keep_names) {
     json cfg = to_json(img)["config"];
     json key{{"config", cfg}, {"layers", img.layers}};
     img.id = img.config_digest.rfind("sha256:", 0) == 0 ? img.config_digest.substr(7) : sha256_hex(key.dump());
-    // A name belongs to one image: take it from any other.
-    auto all = HAKO_TRY(list());
+    // A name belongs to one image: take it from any other. (A nameless
+    // image, a build step's, takes none: only its own old record counts.)
+    std::vector<Image> all;
+    if (!img.names.empty()) {
+        all = HAKO_TRY(list());
+    } else if (auto old = by_id(img.id)) {
+        all.push_back(std::move(*old));
+    }
     for (auto& other : all) {
         if (other.id == img.id) {
+            if (!other.intermediate) img.intermediate = false;  // (a build's last step is a named image too)
             if (!keep_names) continue;
             for (const auto& n : other.names)
                 if (std::find(img.names.begin(), img.names.end(), n) == img.names.end()) img.names.push_back(n);
@@ -292,7 +383,19 @@ Result<std::vector<Image>> Store::list() const {
     return out;
 }
 
+Result<Image> Store::by_id(const std::string& id) const {
+    std::string path = root_ + "/images/" + id + ".json";
+    auto text = sys::read_file(path);
+    if (!text) return error("no such image `" + id + "`");
+    return from_json(*text, path);
+}
+
 Result<Image> Store::find(const std::string& ref) const {
+    {
+        std::string id = ref.rfind("sha256:", 0) == 0 ? ref.substr(7) : ref;
+        if (id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos)
+            if (auto img = by_id(id)) return img;
+    }
     auto all = HAKO_TRY(list());
     std::string full = normalize_name(ref);
     for (const auto& img : all)

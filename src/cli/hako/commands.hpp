@@ -77,6 +77,7 @@ void add_lifecycle_commands(CLI::App& app, HakoGlobals& g, HakoAction& action); 
 void add_volume_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);     // volumes.cpp
 void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);     // system.cpp
 void add_files_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // files.cpp
+void add_build_commands(CLI::App& app, HakoGlobals& g, HakoAction& action);      // build.cpp
 // lifecycle.cpp: attached to a running container's monitor until it exits
 // (its exit code) or the detach keys (0).
 // `conn`: a connection made already (while the monitor waited for it).

@@ -61,8 +61,8 @@ CLI::App* add_images_list(CLI::App& parent, HakoGlobals& g, HakoAction& action, 
     sub->add_option("-f,--filter", *filters, "Filter output based on conditions provided (reference, dangling, label, before, since)")
         ->allow_extra_args(false);
     sub->add_option("repository", *repo_arg, "REPOSITORY[:TAG]");
-    sub->callback([&g, &action, format, quiet, digests, no_trunc, filters, repo_arg] {
-        action = [&g, format, quiet, digests, no_trunc, filters, repo_arg] {
+    sub->callback([&g, &action, format, quiet, digests, all, no_trunc, filters, repo_arg] {
+        action = [&g, format, quiet, digests, all, no_trunc, filters, repo_arg] {
             auto f = parse_filters(*filters, {"reference", "dangling", "label", "before", "since"}, "images");
             if (!f) return hako_fail(f.error());
             if (!repo_arg->empty()) f->emplace("reference", *repo_arg);
@@ -78,7 +78,7 @@ CLI::App* add_images_list(CLI::App& parent, HakoGlobals& g, HakoAction& action, 
                 }
             std::vector<nlohmann::json> rows;
             for (const auto& i : *imgs) {
-                bool ok = true;
+                bool ok = *all || !i.intermediate;  // (a build's steps: its cache)
                 for (const auto& [k, v] : *f) {
                     if (k == "dangling") ok = ok && ((v == "true" || v == "1") == i.names.empty());
                     if (k == "label") ok = ok && label_matches(i.config.labels, v);

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     cli::add_volume_commands(app, g, action);
     cli::add_system_commands(app, g, action);
     cli::add_files_commands(app, g, action);
+    cli::add_build_commands(app, g, action);
     // An unknown command: named, with the nearest one (docker's "unknown command").
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];

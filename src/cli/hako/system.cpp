@@ -148,7 +148,8 @@ int prune_images(frontend::Engine& e, bool all) {
     std::string out = "Deleted Images:\n";
     uint64_t freed = 0;
     for (const auto& img : *l) {
-        if (used.contains(img.id) || (!all && !img.names.empty())) continue;
+        // (a build's intermediate images are its cache: `builder prune`)
+        if (used.contains(img.id) || img.intermediate || (!all && !img.names.empty())) continue;
         if (e.images().remove(img)) {
             out += "deleted: sha256:" + img.id + "\n";
             freed += img.size;
