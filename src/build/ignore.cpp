@@ -1,6 +1,8 @@
 // The build context's ignore patterns (moby's patternmatcher semantics).
 #include "build/ignore.hpp"
 
+#include <vector>
+
 namespace hako::build {
 namespace {
 
@@ -57,49 +59,55 @@ bool char_class(std::string_view p, char c, size_t& len) {
     return hit != neg;
 }
 
-bool match(std::string_view p, std::string_view s) {
-    while (!p.empty()) {
-        if (p.starts_with("**")) {
-            std::string_view rest = p.substr(2);
-            if (rest.starts_with('/')) {
-                std::string_view r = rest.substr(1);
-                if (match(r, s)) return true;  // zero directories
-                for (size_t k = 0; k < s.size(); ++k)
-                    if (s[k] == '/' && match(r, s.substr(k + 1))) return true;
+// Pattern p[i..] against s[j..], memoized: every (i, j) is tried once, so
+// many `*` and `**` stay polynomial.
+struct Matcher {
+    std::string_view p, s;
+    std::vector<signed char> memo;  // -1 unknown, 0 no, 1 yes
+
+    bool at(size_t i, size_t j) {
+        signed char& m = memo[i * (s.size() + 1) + j];
+        if (m < 0) m = compute(i, j) ? 1 : 0;
+        return m == 1;
+    }
+
+    bool compute(size_t i, size_t j) {
+        if (i == p.size()) return j == s.size();
+        if (p.substr(i, 2) == "**") {
+            size_t r = i + 2;
+            if (r < p.size() && p[r] == '/') {
+                if (at(r + 1, j)) return true;  // zero directories
+                for (size_t k = j; k < s.size(); ++k)
+                    if (s[k] == '/' && at(r + 1, k + 1)) return true;
                 return false;
             }
-            for (size_t k = 0; k <= s.size(); ++k)
-                if (match(rest, s.substr(k))) return true;
+            for (size_t k = j; k <= s.size(); ++k)
+                if (at(r, k)) return true;
             return false;
         }
-        char c = p[0];
+        char c = p[i];
         if (c == '*') {
-            std::string_view rest = p.substr(1);
-            for (size_t k = 0; k <= s.size(); ++k) {
-                if (match(rest, s.substr(k))) return true;
+            for (size_t k = j; k <= s.size(); ++k) {
+                if (at(i + 1, k)) return true;
                 if (k < s.size() && s[k] == '/') break;
             }
             return false;
         }
-        if (s.empty()) return false;
-        if (c == '?') {
-            if (s[0] == '/') return false;
-            p.remove_prefix(1);
-        } else if (c == '[') {
+        if (j == s.size()) return false;
+        if (c == '?') return s[j] != '/' && at(i + 1, j + 1);
+        if (c == '[') {
             size_t len = 0;
-            if (s[0] == '/' || !char_class(p, s[0], len)) return false;
-            p.remove_prefix(len);
-        } else {
-            if (c == '\\' && p.size() > 1) {
-                p.remove_prefix(1);
-                c = p[0];
-            }
-            if (s[0] != c) return false;
-            p.remove_prefix(1);
+            if (s[j] == '/' || !char_class(p.substr(i), s[j], len)) return false;
+            return at(i + len, j + 1);
         }
-        s.remove_prefix(1);
+        if (c == '\\' && i + 1 < p.size()) return s[j] == p[i + 1] && at(i + 2, j + 1);
+        return s[j] == c && at(i + 1, j + 1);
     }
-    return s.empty();
+};
+
+bool match(std::string_view p, std::string_view s) {
+    Matcher m{p, s, std::vector<signed char>((p.size() + 1) * (s.size() + 1), -1)};
+    return m.at(0, 0);
 }
 
 }  // namespace

@@ -166,9 +166,14 @@ Status Builder::global_args() {
     return {};
 }
 
-Status Builder::declare_args(const build::Instruction& in, build::Vars& scope, const build::Vars* globals) {
-    build::Expander x{scope, df_.escape};
+Status Builder::declare_args(const build::Instruction& in, build::Vars& scope, const build::Vars* globals,
+                             const std::vector<std::string>* env) {
+    build::Vars vars;
+    build::Expander x{vars, df_.escape};
     for (const auto& w : build::split_raw(in.args, df_.escape)) {
+        vars = scope;
+        if (env)
+            for (const auto& e : *env) vars[e.substr(0, e.find('='))] = e.find('=') == std::string::npos ? "" : e.substr(e.find('=') + 1);
         size_t eq = w.find('=');
         std::string name = w.substr(0, eq);
         if (name.empty()) return error(where(in) + ": ARG `" + w + "` has no name");

@@ -22,11 +22,11 @@ std::atomic<int> g_overlays{0};
 
 bool all_digits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
 
-// The fields of a passwd/group line named `name` (or numbered `id`).
-std::optional<std::vector<std::string>> find_entry(const std::string& text, const std::string& name) {
+// The fields of a passwd/group line named `name` (with at least `fields`).
+std::optional<std::vector<std::string>> find_entry(const std::string& text, const std::string& name, size_t fields) {
     for (auto line : split(text, '\n')) {
         auto f = split(line, ':');
-        if (f.size() >= 4 && f[0] == name) return std::vector<std::string>(f.begin(), f.end());
+        if (f.size() >= fields && f[0] == name) return std::vector<std::string>(f.begin(), f.end());
     }
     return std::nullopt;
 }
@@ -140,7 +140,7 @@ Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string& spec, const std
     if (all_digits(user)) {
         uid = number(user);
     } else {
-        auto e = find_entry(read_in_root(root.get(), "/etc/passwd"), user);
+        auto e = find_entry(read_in_root(root.get(), "/etc/passwd"), user, 4);
         if (!e) return error("--chown `" + spec + "`: no user `" + user + "` in the image's /etc/passwd");
         uid = number((*e)[2]);
         primary = number((*e)[3]);
@@ -150,7 +150,7 @@ Result<std::pair<uid_t, gid_t>> resolve_owner(const std::string& spec, const std
     } else if (all_digits(group)) {
         gid = number(group);
     } else {
-        auto e = find_entry(read_in_root(root.get(), "/etc/group"), group);
+        auto e = find_entry(read_in_root(root.get(), "/etc/group"), group, 3);
         if (!e) return error("--chown `" + spec + "`: no group `" + group + "` in the image's /etc/group");
         gid = number((*e)[2]);
     }

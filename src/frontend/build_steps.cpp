@@ -252,7 +252,7 @@ Status Builder::step(State& s, const build::Instruction& in, bool trigger) {
         return st;
     };
     const std::string& kw = in.keyword;
-    if (kw == "ARG") return ctx(declare_args(in, s.args, &global_));
+    if (kw == "ARG") return ctx(declare_args(in, s.args, &global_, &s.img.config.env));
     if (kw == "RUN") return ctx(run_instruction(s, in));
     if (kw == "COPY" || kw == "ADD") return ctx(copy_instruction(s, in));
     if (kw == "FROM") return error(where(in) + ": FROM is not allowed here");

@@ -55,7 +55,9 @@ private:
     // A stage's or an image's root for COPY --from / RUN --mount from=.
     Result<image::Image> source_image(const std::string& ref, size_t stage, const std::string& where);
     Status global_args();
-    Status declare_args(const build::Instruction& in, build::Vars& scope, const build::Vars* globals = nullptr);
+    // ARG: into `scope`; defaults expand with the ARGs so far and `env` (ENV wins).
+    Status declare_args(const build::Instruction& in, build::Vars& scope, const build::Vars* globals = nullptr,
+                        const std::vector<std::string>* env = nullptr);
     Result<std::vector<size_t>> order() const;
     [[nodiscard]] std::vector<size_t> deps(const build::Stage& st) const;
     [[nodiscard]] std::string where(const build::Instruction& in) const;

@@ -92,7 +92,7 @@ std::string Store::config_for(const Image& img, const std::vector<std::string>& 
               {"rootfs", {{"type", "layers"}, {"diff_ids", ids}}}};
     if (!img.created.empty()) c["created"] = img.created;
     if (!img.variant.empty()) c["variant"] = img.variant;
-    if (!img.history.empty()) c["history"] = history_to_json(img.history);
+    c["history"] = history_to_json(history(img));  // (one entry per layer at least: tools check)
     return c.dump();
 }
 
