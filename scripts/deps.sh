@@ -8,6 +8,7 @@ PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-de
       libboost-dev libtomlplusplus-dev zlib1g-dev  # registries: Boost.Beast/Asio, registries.conf (TOML), gzip
       docker-registry skopeo apache2-utils python3 openssl curl zstd  # the registry tests' servers and reference client
       clang-16 libclang-rt-16-dev  # fuzzing (libFuzzer) in .ci/run
+      buildah  # the reference builder of hako build's differential tests and benchmark
       nasm xz-utils)  # building ISA-L's static archive (below)
 missing=()
 for p in "${PKGS[@]}"; do

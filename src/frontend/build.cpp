@@ -263,6 +263,10 @@ Result<std::string> Builder::run() {
         }
     }
     if (o_.squash) HAKO_TRY(squash(fin));
+    if (sums_) {
+        HAKO_TRY(sys::mkdir_all(e_.root() + "/build-cache", 0700));
+        HAKO_TRY(sums_->save());
+    }
     for (const auto& a : args_)
         if (!used_.count(a.first) && !declared_.count(a.first))
             say("[Warning] one or more build args were not consumed: " + a.first);

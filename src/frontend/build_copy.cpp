@@ -17,6 +17,7 @@
 
 #include "build/expand.hpp"
 #include "common/digest.hpp"
+#include "common/strings.hpp"
 #include "frontend/build_internal.hpp"
 #include "frontend/cp.hpp"
 #include "image/layer.hpp"
@@ -280,7 +281,42 @@ la_ssize_t to_fd(archive*, void* ud, const void* buf, size_t n) {
 
 }  // namespace
 
-Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::Store& store) {
+SumCache::SumCache(std::string path) : path_(std::move(path)) {
+    auto text = sys::read_file(path_);
+    if (!text) return;
+    for (auto line : split(*text, '\n')) {
+        auto sp = line.find(' ');
+        if (sp != std::string_view::npos && line.size() - sp - 1 == 64) sums_.emplace(line.substr(0, sp), line.substr(sp + 1));
+    }
+}
+
+std::string SumCache::key(const struct stat& st) {
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+           std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+}
+
+std::optional<std::string> SumCache::get(const struct stat& st) const {
+    auto it = sums_.find(key(st));
+    if (it == sums_.end()) return std::nullopt;
+    return it->second;
+}
+
+void SumCache::put(const struct stat& st, const std::string& sum) {
+    if (sums_.size() > 200000) sums_.clear();  // (bounded: the oldest go at once)
+    sums_[key(st)] = sum;
+    dirty_ = true;
+}
+
+Status SumCache::save() {
+    if (!dirty_) return {};
+    std::string out;
+    for (const auto& [k, v] : sums_) out += k + " " + v + "\n";
+    dirty_ = false;
+    return sys::write_file_atomic(AT_FDCWD, path_, out);
+}
+
+Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::Store& store, SumCache* sums) {
     CopyPlan plan;
     UniqueFd root;
     Sha256 sum;
@@ -342,7 +378,14 @@ Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::S
                 add("D " + rel);
                 Walker w{src.ignore, [&](const std::string& er, int dirfd, const std::string& name, const struct stat& est) -> Status {
                              std::string line = std::to_string(est.st_mode) + " " + er;
-                             if (S_ISREG(est.st_mode)) line += " " + HAKO_TRY(sum_file(dirfd, name));
+                             if (S_ISREG(est.st_mode)) {
+                                 auto known = sums ? sums->get(est) : std::nullopt;
+                                 if (!known) {
+                                     known = HAKO_TRY(sum_file(dirfd, name));
+                                     if (sums) sums->put(est, *known);
+                                 }
+                                 line += " " + *known;
+                             }
                              else if (S_ISLNK(est.st_mode)) line += " -> " + link_target(dirfd, name);
                              add(line);
                              return {};
@@ -353,7 +396,12 @@ Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::S
                 UniqueFd f(::openat(fd->get(), ".", O_RDONLY | O_CLOEXEC));
                 if (!f) f = UniqueFd(::open(("/proc/self/fd/" + std::to_string(fd->get())).c_str(), O_RDONLY | O_CLOEXEC));
                 if (!f) return sys_error(r.where + " `" + s + "`");
-                auto h = HAKO_TRY(sum_fd(f.get(), rel));
+                auto known = sums ? sums->get(st) : std::nullopt;
+                if (!known) {
+                    known = HAKO_TRY(sum_fd(f.get(), rel));
+                    if (sums) sums->put(st, *known);
+                }
+                const std::string& h = *known;
                 it.archive = r.add && is_archive(f.get());
                 add("F " + std::to_string(st.st_mode) + " " + rel + " " + h + (it.archive ? " x" : ""));
             } else {

@@ -2,8 +2,10 @@
 // RUN (build_run.cpp).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,12 +78,29 @@ struct CopyItem {
     std::shared_ptr<UniqueFd> file;
     int64_t mtime = 0;     // (URL: Last-Modified)
 };
+// Content sums of context files by what their inode says of them (device,
+// inode, size, mtime and ctime to the nanosecond: any write changes ctime),
+// so a cached rebuild reads no file it summed before: <root>/build-cache/sums.
+class SumCache {
+public:
+    explicit SumCache(std::string path);
+    [[nodiscard]] std::optional<std::string> get(const struct stat& st) const;
+    void put(const struct stat& st, const std::string& sum);
+    Status save();
+
+private:
+    static std::string key(const struct stat& st);
+    std::string path_;
+    std::map<std::string, std::string> sums_;
+    bool dirty_ = false;
+};
+
 struct CopyPlan {
     std::vector<CopyItem> items;
     std::string checksum;
     bool many = false;  // several sources or a wildcard: the destination must be a directory
 };
-Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::Store& store);
+Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::Store& store, SumCache* sums = nullptr);
 // Into `rootfs` (a mounted overlay), resolved inside it.
 Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& src, const std::string& rootfs);
 

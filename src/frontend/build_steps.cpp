@@ -471,7 +471,8 @@ Status Builder::copy_instruction(State& s, const build::Instruction& in) {
         src.path = context_;
         src.ignore = &ignore_;
     }
-    auto plan = HAKO_TRY(plan_copy(r, src, e_.images()));
+    if (!sums_) sums_.emplace(e_.root() + "/build-cache/sums");
+    auto plan = HAKO_TRY(plan_copy(r, src, e_.images(), src.ignore ? &*sums_ : nullptr));
     json key{{"sum", plan.checksum}, {"dest", r.dest}, {"workdir", r.workdir}, {"chown", r.chown},
              {"chmod", r.chmod ? static_cast<int>(*r.chmod) : -1}};
     std::string text = in.keyword + " " + key.dump();

@@ -74,6 +74,7 @@ private:
     std::string file_, context_;
     build::Stages stages_;
     build::Ignore ignore_;
+    std::optional<SumCache> sums_;  // (the context's files: not a stage's)
     std::map<std::string, std::string> args_;     // --build-arg
     std::map<std::string, std::string> secrets_;  // id -> host file
     std::set<std::string> used_, declared_;

@@ -189,7 +189,10 @@ TEST_F(Build, RunMountsAndNetwork) {
     write_file(ctx / "token", "s3cret-value");
     auto args = std::vector<std::string>{"-t", "mnt", "--secret", "id=token,src=" + (ctx / "token")};
     built("mounts.Dockerfile", args);
-    EXPECT_EQ(in("mnt", "cat /cache-count /bound-x /from-stage /secret-len /links"), "1\nx\nfrom-stage\n12\n1");
+    EXPECT_EQ(in("mnt", "cat /cache-count /bound-x /from-stage /secret-len"), "1\nx\nfrom-stage\n12");
+    // RUN --network=none: only lo; the build's default (bridge): lo and eth0
+    built("network.Dockerfile", {"-t", "net"});
+    EXPECT_EQ(in("net", "cat /links /links-default"), "1\n2");
     // the mounts leave nothing in the image: no secret, no mount points
     EXPECT_EQ(in("mnt", "ls /run/secrets /cache /ctx /sf /scratch 2>&1 | grep -c 'No such file'"), "5");
     // the cache mount persists across builds
