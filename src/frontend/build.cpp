@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include <algorithm>
@@ -242,7 +243,23 @@ Result<std::string> Builder::run() {
     total_ = 0;
     for (size_t i : todo) total_ += 1 + static_cast<int>(stages_.stages[i].body.size());
     results_.assign(stages_.stages.size(), std::nullopt);
-    for (size_t i : todo) results_[i] = HAKO_TRY(build_stage(stages_.stages[i]));
+    base_layers_.assign(stages_.stages.size(), 0);
+    // Each stage's first step number (as if built one after another), and
+    // its level: stages of one level need none of each other.
+    std::map<size_t, int> level;
+    int offset = 0;
+    for (size_t i : todo) {
+        first_step_[i] = offset;
+        offset += 1 + static_cast<int>(stages_.stages[i].body.size());
+        level[i] = 0;
+        for (size_t d : deps(stages_.stages[i])) level[i] = std::max(level[i], level[d] + 1);
+    }
+    for (int l = 0; l <= level[todo.back()]; ++l) {
+        std::vector<size_t> group;
+        for (size_t i : todo)
+            if (level[i] == l) group.push_back(i);
+        HAKO_TRY(build_level(group));
+    }
     State fin{*results_[todo.back()], {}};
     // --label, then --squash, on the last stage's image
     if (!o_.labels.empty()) {
@@ -281,6 +298,68 @@ Result<std::string> Builder::run() {
     for (const auto& t : o_.tags) say("Successfully tagged " + image::display_name(image::normalize_name(t)));
     e_.event("image", "build", out.id, {{"name", o_.tags.empty() ? out.id.substr(0, 12) : o_.tags[0]}});
     return out.id;
+}
+
+// One level's stages: in this process when alone (or --jobs 1), else up to
+// --jobs at once in forked children, each reporting its image id.
+Status Builder::build_level(const std::vector<size_t>& group) {
+    if (group.size() == 1 || o_.jobs <= 1) {
+        for (size_t i : group) results_[i] = HAKO_TRY(build_stage(stages_.stages[i]));
+        return {};
+    }
+    for (size_t at = 0; at < group.size(); at += static_cast<size_t>(o_.jobs)) {
+        struct Job {
+            size_t stage;
+            pid_t pid;
+            UniqueFd out;
+        };
+        std::vector<Job> jobs;
+        for (size_t k = at; k < group.size() && k < at + static_cast<size_t>(o_.jobs); ++k) {
+            int p[2];
+            if (::pipe2(p, O_CLOEXEC) < 0) return sys_error("pipe");
+            UniqueFd r(p[0]), w(p[1]);
+            std::fflush(nullptr);
+            pid_t pid = ::fork();
+            if (pid < 0) return sys_error("fork a stage's build");
+            if (pid == 0) {
+                r.reset();
+                auto img = build_stage(stages_.stages[group[k]]);
+                std::string msg = img ? "0 " + img->id : std::to_string(failed_status_) + " " + img.error().what();
+                (void)sys::write_all(w.get(), msg.data(), msg.size());
+                std::fflush(nullptr);
+                ::_exit(img ? 0 : 1);
+            }
+            w.reset();
+            jobs.push_back({group[k], pid, std::move(r)});
+        }
+        Status first;
+        for (auto& j : jobs) {
+            auto msg = sys::read_fd(j.out.get(), "a stage's build");
+            int st = 0;
+            while (::waitpid(j.pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            std::string text = msg ? *msg : "";
+            auto sp = text.find(' ');
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && text.rfind("0 ", 0) == 0) {
+                auto img = e_.images().by_id(text.substr(2));
+                if (img) {
+                    results_[j.stage] = std::move(*img);
+                    continue;
+                }
+                if (first) first = std::unexpected(std::move(img).error());
+                continue;
+            }
+            if (!first) continue;
+            if (sp != std::string::npos) {
+                failed_status_ = std::atoi(text.c_str());
+                first = error(text.substr(sp + 1));
+            } else {
+                first = error("the build of stage " + std::to_string(j.stage) + " died");
+            }
+        }
+        if (!first) return first;
+    }
+    return {};
 }
 
 Builder::Builder(Engine& e, const BuildOptions& o, build::Dockerfile df, std::string file, std::string context)

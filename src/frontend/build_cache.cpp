@@ -63,7 +63,7 @@ Status apply_layer(const std::string& src, const std::string& dst) {
 }  // namespace
 
 Status Builder::squash(State& s) {
-    size_t base = base_layers_.empty() ? 0 : base_layers_.back();
+    size_t base = current_ ? base_layers_[current_->index] : 0;  // (the target: built last)
     if (s.img.layers.size() <= base + 1) return {};
     say("--> squashing " + std::to_string(s.img.layers.size() - base) + " layers");
     auto& store = e_.images();

@@ -213,7 +213,7 @@ Result<image::Image> Builder::source_image(const std::string& ref, size_t stage,
 
 Result<image::Image> Builder::build_stage(const build::Stage& st) {
     current_ = &st;
-    ++step_;
+    step_ = first_step_[st.index] + 1;
     say("STEP " + std::to_string(step_) + "/" + std::to_string(total_) + ": " + st.from->text);
     build::Expander x{global_, df_.escape};
     std::string base = HAKO_TRY_CTX(x.word(st.base), where(*st.from));
@@ -225,7 +225,7 @@ Result<image::Image> Builder::build_stage(const build::Stage& st) {
     } else {
         s.img = HAKO_TRY_CTX(base_image(base), where(*st.from) + ": FROM " + base);
     }
-    base_layers_.push_back(s.img.layers.size());
+    base_layers_[st.index] = s.img.layers.size();
     // The base's ONBUILD triggers run first (and are not inherited).
     auto triggers = std::exchange(s.img.config.onbuild, {});
     for (const auto& t : triggers) {

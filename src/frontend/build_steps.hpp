@@ -34,6 +34,7 @@ public:
 
 private:
     Result<image::Image> build_stage(const build::Stage& st);
+    Status build_level(const std::vector<size_t>& group);
     Status step(State& s, const build::Instruction& in, bool trigger = false);
     Status run_instruction(State& s, const build::Instruction& in);
     Status copy_instruction(State& s, const build::Instruction& in);
@@ -80,7 +81,8 @@ private:
     std::set<std::string> used_, declared_;
     build::Vars global_;                          // ARGs before the first FROM
     std::vector<std::optional<image::Image>> results_;
-    std::vector<size_t> base_layers_;  // per stage built: its base's layer count (--squash)
+    std::vector<size_t> base_layers_;  // per stage: its base's layer count (--squash)
+    std::map<size_t, int> first_step_; // per stage: the number of its FROM step, less one
     const build::Stage* current_ = nullptr;
     int64_t epoch_ = -1;  // SOURCE_DATE_EPOCH
     int step_ = 0, total_ = 0;

@@ -123,6 +123,11 @@ TEST_F(Build, MultiStageTargetAndUnusedStages) {
     no_leftovers();
 }
 
+TEST_F(Build, IndependentStagesBuildAtOnce) {
+    built("parallel.Dockerfile", {"-t", "par", "--network", "none"});  // (--jobs 2: the default)
+    EXPECT_EQ(in("par", "cat /a /b"), "together\ntogether");
+}
+
 TEST_F(Build, ArgScopingAndExpansion) {
     built("args.Dockerfile", {"-t", "args", "--network", "none"});
     EXPECT_EQ(in("args", "cat /args"), "A=from-env B=unset TAG=latest G=not-seen C=from-env-c");
