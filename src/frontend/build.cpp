@@ -2,7 +2,9 @@
 // intermediate image (build.hpp).
 #include "frontend/build.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -49,7 +51,7 @@ Status private_mounts() {
 }
 
 Result<std::string> read_dockerfile(const BuildOptions& o, const std::string& ctx, std::string* name) {
-    if (o.file == "-") {
+    if (o.file == "-" || (o.file.empty() && o.context == "-")) {
         *name = "Dockerfile";
         return sys::read_fd(0, "the Dockerfile on stdin");
     }
@@ -137,13 +139,14 @@ Status Builder::commit_step(State& s, const std::string& text, const std::string
     return {};
 }
 
-Result<image::Image> Builder::base_image(const std::string& ref) {
+Result<image::Image> Builder::base_image(const std::string& ref, const std::string& platform) {
     if (o_.pull != "always") {
         auto img = e_.resolve_image(ref);
         if (img || o_.pull == "never") return img;
     }
     PullOptions p;
     p.ref = ref;
+    p.platform = platform;
     auto img = pull(e_.images(), p);
     if (!img && o_.pull == "missing") return std::unexpected(std::move(img).error().context("no image `" + ref + "` here"));
     return img;
@@ -162,7 +165,17 @@ Result<const build::Stage*> Builder::stage_named(const std::string& ref, size_t 
     return static_cast<const build::Stage*>(nullptr);
 }
 
+// BuildKit's automatic platform ARGs: in the global scope (FROM sees them),
+// and in a stage that declares them without a value.
+const std::map<std::string, std::string>& automatic_args() {
+    static const std::map<std::string, std::string> a = {
+        {"TARGETPLATFORM", "linux/amd64"}, {"TARGETOS", "linux"}, {"TARGETARCH", "amd64"}, {"TARGETVARIANT", ""},
+        {"BUILDPLATFORM", "linux/amd64"},  {"BUILDOS", "linux"},  {"BUILDARCH", "amd64"},  {"BUILDVARIANT", ""}};
+    return a;
+}
+
 Status Builder::global_args() {
+    for (const auto& [k, v] : automatic_args()) global_[k] = v;
     for (const auto* in : stages_.global_args) HAKO_TRY(declare_args(*in, global_));
     return {};
 }
@@ -181,6 +194,7 @@ Status Builder::declare_args(const build::Instruction& in, build::Vars& scope, c
         std::optional<std::string> value;
         if (eq != std::string::npos) value = HAKO_TRY_CTX(x.word(w.substr(eq + 1)), where(in));
         else if (globals && globals->count(name)) value = globals->at(name);
+        else if (automatic_args().count(name)) value = automatic_args().at(name);
         if (auto it = args_.find(name); it != args_.end()) {
             value = it->second;
             used_.insert(name);
@@ -396,6 +410,17 @@ Result<std::string> build(Engine& engine, const BuildOptions& o, int* status) {
     auto df = HAKO_TRY(build::parse(text, name));
     for (const auto& t : o.tags) HAKO_TRY_CTX(registry::parse_reference(t), "-t `" + t + "`");
     HAKO_TRY(private_mounts());
+    // (a killed build's scratch dirs: named by its pid)
+    if (DIR* d = ::opendir((engine.root() + "/build").c_str())) {
+        std::vector<std::string> stale;
+        while (dirent* e = ::readdir(d)) {
+            pid_t pid = std::atoi(e->d_name);
+            if (pid > 0 && ::kill(pid, 0) < 0 && errno == ESRCH) stale.push_back(engine.root() + "/build/" + e->d_name);
+        }
+        ::closedir(d);
+        std::error_code ec;
+        for (const auto& p : stale) std::filesystem::remove_all(p, ec);
+    }
     bld::Builder b(engine, o, std::move(df), name, ctx);
     HAKO_TRY(b.load_context());
     HAKO_TRY(b.load_secrets());

@@ -223,7 +223,9 @@ Result<image::Image> Builder::build_stage(const build::Stage& st) {
     } else if (base == "scratch") {
         s.img = {};
     } else {
-        s.img = HAKO_TRY_CTX(base_image(base), where(*st.from) + ": FROM " + base);
+        std::string platform;
+        if (auto pf = st.from->flag("platform")) platform = HAKO_TRY_CTX(x.word(*pf), where(*st.from) + ": FROM --platform");
+        s.img = HAKO_TRY_CTX(base_image(base, platform), where(*st.from) + ": FROM " + base);
     }
     base_layers_[st.index] = s.img.layers.size();
     // The base's ONBUILD triggers run first (and are not inherited).
@@ -388,6 +390,13 @@ Status Builder::run_instruction(State& s, const build::Instruction& in) {
         for (const auto& e : s.img.config.env) in_env |= e.compare(0, k.size() + 1, k + "=") == 0;
         if (!in_env) rs.env.push_back(k + "=" + v);
     }
+    // BuildKit's predefined proxy ARGs reach RUN without an ARG (and stay out of the image)
+    for (const char* k : {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+                          "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"})
+        if (auto it = args_.find(k); it != args_.end() && !s.args.count(k)) {
+            rs.env.push_back(std::string(k) + "=" + it->second);
+            used_.insert(k);
+        }
     rs.user = s.img.config.user;
     rs.workdir = s.img.config.working_dir;
     rs.network = o_.network;

@@ -51,7 +51,7 @@ private:
     [[nodiscard]] std::string key_for(const State& s, const std::string& text) const;
     [[nodiscard]] std::string cache_path(const std::string& key) const;
 
-    Result<image::Image> base_image(const std::string& ref);
+    Result<image::Image> base_image(const std::string& ref, const std::string& platform = {});
     Result<const build::Stage*> stage_named(const std::string& ref, size_t before) const;
     // A stage's or an image's root for COPY --from / RUN --mount from=.
     Result<image::Image> source_image(const std::string& ref, size_t stage, const std::string& where);

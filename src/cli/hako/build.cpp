@@ -53,6 +53,8 @@ void add_build(CLI::App& app, const char* name, HakoGlobals& g, HakoAction& acti
 
 void add_build_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
     add_build(app, "build", g, action);
+    for (auto* image : app.get_subcommands([](const CLI::App* s) { return s->get_name() == "image"; }))
+        add_build(*image, "build", g, action);  // (`hako image build`, as podman's)
     {
         auto* sub = app.add_subcommand("commit", "Create a new image from a container's changes");
         auto o = std::make_shared<frontend::CommitOptions>();
