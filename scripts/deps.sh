@@ -9,7 +9,7 @@ PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-de
       docker-registry skopeo apache2-utils python3 openssl curl zstd  # the registry tests' servers and reference client
       clang-16 libclang-rt-16-dev  # fuzzing (libFuzzer) in .ci/run
       buildah  # the reference builder of hako build's differential tests and benchmark
-      nasm xz-utils)  # building ISA-L's static archive (below)
+      nasm xz-utils bzip2)  # building ISA-L's static archive (below); bzip2: ADD's tests
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")

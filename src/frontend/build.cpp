@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -159,8 +160,9 @@ Result<const build::Stage*> Builder::stage_named(const std::string& ref, size_t 
         if (!st.name.empty() && st.name == n) return &st;
     }
     if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) {
-        size_t i = std::stoul(n);
-        if (i < before) return &stages_.stages[i];
+        size_t i = 0;
+        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), i);
+        if (ec == std::errc() && i < before) return &stages_.stages[i];
     }
     return static_cast<const build::Stage*>(nullptr);
 }
@@ -385,7 +387,9 @@ Builder::Builder(Engine& e, const BuildOptions& o, build::Dockerfile df, std::st
     }
     const char* sde = ::getenv("SOURCE_DATE_EPOCH");
     std::string epoch = args_.count("SOURCE_DATE_EPOCH") ? args_["SOURCE_DATE_EPOCH"] : sde ? sde : "";
-    if (!epoch.empty() && epoch.find_first_not_of("0123456789") == std::string::npos) epoch_ = std::stoll(epoch);
+    int64_t sde_value = -1;
+    if (auto [p, ec] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), sde_value); ec == std::errc() && p == epoch.data() + epoch.size() && sde_value >= 0)
+        epoch_ = sde_value;
     if (args_.count("SOURCE_DATE_EPOCH")) used_.insert("SOURCE_DATE_EPOCH");
 }
 

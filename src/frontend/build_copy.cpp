@@ -338,10 +338,13 @@ Result<CopyPlan> plan_copy(const CopyRequest& r, const SourceRoot& src, image::S
             HAKO_TRY(fetch(it, store, r.where));
             auto h = HAKO_TRY(sum_fd(it.file->get(), s));
             ::lseek(it.file->get(), 0, SEEK_SET);
+            if (!r.checksum.empty() && r.checksum != "sha256:" + h)
+                return error(r.where + " `" + s + "`: --checksum " + r.checksum + " does not match the content (sha256:" + h + ")");
             add("U " + s + " " + h);
             plan.items.push_back(std::move(it));
             continue;
         }
+        if (!r.checksum.empty()) return error(r.where + ": --checksum is for http(s) sources only");
         if (s.starts_with("git@") || s.find("://") != std::string::npos)
             return error(r.where + " `" + s + "`: " + (r.add ? "only http(s) URLs can be added" : "COPY takes no URLs (ADD does)"));
         if (!root) {

@@ -45,14 +45,22 @@ std::string read_in_root(int rootfd, const char* path) {
 
 }  // namespace
 
+Result<Overlay> Overlay::over(image::Store& store, const std::string& dir) { return mount_lowers(store, {dir}, true); }
+
 Result<Overlay> Overlay::mount(image::Store& store, const std::vector<std::string>& layers, bool writable) {
+    std::vector<std::string> lowers;
+    for (auto it = layers.rbegin(); it != layers.rend(); ++it) lowers.push_back(store.layer_dir(*it));
+    return mount_lowers(store, lowers, writable);
+}
+
+Result<Overlay> Overlay::mount_lowers(image::Store& store, const std::vector<std::string>& lowers, bool writable) {
     Overlay o;
     o.dir_ = store.root() + "/build/" + std::to_string(getpid()) + "-" + std::to_string(g_overlays++);
     std::error_code ec;
     std::filesystem::remove_all(o.dir_, ec);
     for (const char* sub : {"upper", "work", "rootfs", "empty"}) HAKO_TRY(sys::mkdir_all(o.dir_ + "/" + sub, 0755));
     std::string lower;
-    for (auto it = layers.rbegin(); it != layers.rend(); ++it) lower += store.layer_dir(*it) + ":";
+    for (const auto& l : lowers) lower += l + ":";
     lower += o.dir_ + "/empty";  // (scratch has no layers; a read-only overlay needs two lowers)
     std::string opts = "lowerdir=" + lower;
     if (writable) opts += ",upperdir=" + o.dir_ + "/upper,workdir=" + o.dir_ + "/work";

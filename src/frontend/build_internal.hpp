@@ -25,6 +25,8 @@ namespace hako::frontend::bld {
 class Overlay {
 public:
     static Result<Overlay> mount(image::Store& store, const std::vector<std::string>& layers, bool writable);
+    // A writable overlay over a directory of the host (RUN --mount=type=bind,rw).
+    static Result<Overlay> over(image::Store& store, const std::string& dir);
     Overlay(Overlay&& o) noexcept;
     Overlay& operator=(Overlay&&) = delete;
     ~Overlay();
@@ -35,6 +37,8 @@ public:
 
 private:
     Overlay() = default;
+    // lowers: top first
+    static Result<Overlay> mount_lowers(image::Store& store, const std::vector<std::string>& lowers, bool writable);
     std::string dir_;
     bool mounted_ = false;
 };
@@ -64,6 +68,7 @@ struct CopyRequest {
     bool add = false;                      // ADD: local tars extracted, URLs fetched
     int64_t epoch = -1;                    // SOURCE_DATE_EPOCH (heredoc files' times), -1: now
     std::string where;                     // "Dockerfile:7: COPY" for errors
+    std::string checksum;                  // ADD --checksum=sha256:HEX of a URL's content
 };
 
 // The sources, found (globs expanded, URLs fetched) and summed: the

@@ -54,6 +54,38 @@ Result<mode_t> parse_mode(const std::string& s, const std::string& where) {
     return static_cast<mode_t>(v);
 }
 
+// A --mount's uid= or gid= (0 when not given).
+Result<uint32_t> id_of(const std::map<std::string, std::string>& kv, const char* key, const std::string& spec) {
+    auto it = kv.find(key);
+    if (it == kv.end()) return 0u;
+    uint32_t v = 0;
+    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (it->second.empty() || ec != std::errc() || p != it->second.data() + it->second.size())
+        return error("--mount `" + spec + "`: " + key + "=`" + it->second + "`: expected a number");
+    return v;
+}
+
+// The flags each instruction takes (BuildKit refuses any other).
+Status check_flags(const build::Instruction& in) {
+    static const std::map<std::string, std::vector<std::string>> kFlags = {
+        {"FROM", {"platform"}},
+        {"RUN", {"mount", "network"}},
+        {"COPY", {"from", "chown", "chmod", "link"}},
+        {"ADD", {"chown", "chmod", "link", "checksum"}},
+        {"HEALTHCHECK", {"interval", "timeout", "start-period", "start-interval", "retries"}}};
+    auto it = kFlags.find(in.keyword);
+    for (const auto& f : in.flags) {
+        std::string name = f.substr(2, f.find('=') == std::string::npos ? std::string::npos : f.find('=') - 2);
+        if (it == kFlags.end() || std::find(it->second.begin(), it->second.end(), name) == it->second.end()) {
+            std::string takes;
+            if (it != kFlags.end())
+                for (const auto& n : it->second) takes += (takes.empty() ? "" : ", ") + std::string("--") + n;
+            return error("unknown flag `" + f + "` (" + in.keyword + " takes " + (takes.empty() ? "none" : takes) + ")");
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 // The image config an instruction changes (build and commit -c alike).
@@ -254,6 +286,7 @@ Status Builder::step(State& s, const build::Instruction& in, bool trigger) {
         return st;
     };
     const std::string& kw = in.keyword;
+    HAKO_TRY(ctx(check_flags(in)));
     if (kw == "ARG") return ctx(declare_args(in, s.args, &global_, &s.img.config.env));
     if (kw == "RUN") return ctx(run_instruction(s, in));
     if (kw == "COPY" || kw == "ADD") return ctx(copy_instruction(s, in));
@@ -312,7 +345,7 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
                 HAKO_TRY(sys::mkdir_all(host, 0755));
                 mode_t mode = kv.count("mode") ? HAKO_TRY(parse_mode(kv["mode"], "--mount mode")) : 0755;
                 ::chmod(host.c_str(), mode);
-                if (::chown(host.c_str(), kv.count("uid") ? std::stoi(kv["uid"]) : 0, kv.count("gid") ? std::stoi(kv["gid"]) : 0) < 0)
+                if (::chown(host.c_str(), HAKO_TRY(id_of(kv, "uid", spec)), HAKO_TRY(id_of(kv, "gid", spec))) < 0)
                     return sys_error("chown `" + host + "`");
             }
             out.push_back("type=bind,src=" + host + ",dst=" + target + (ro ? ",ro" : ""));
@@ -321,16 +354,21 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
             tmpfs.push_back(target + (kv.count("size") ? ":size=" + kv["size"] : ""));
         } else if (type == "bind") {
             if (target.empty()) return error("--mount `" + spec + "`: a bind mount needs target=");
-            if (kv.count("rw") || kv.count("readwrite")) return error("--mount `" + spec + "`: rw bind mounts are not supported (ro only)");
+            // rw: writes go to an overlay of the source, dropped after the RUN
+            const bool rw = kv.count("rw") || kv.count("readwrite");
             std::string source = kv.count("source") ? kv["source"] : kv.count("src") ? kv["src"] : "/";
             std::string root;
             if (kv.count("from")) {
                 auto img = HAKO_TRY(source_image(kv["from"], current_->index, where(in)));
-                keep.push_back(HAKO_TRY(Overlay::mount(e_.images(), img.layers, false)));
+                keep.push_back(HAKO_TRY(Overlay::mount(e_.images(), img.layers, rw)));
                 root = keep.back().root();
             } else {
                 if (context_.empty()) return error("--mount `" + spec + "`: no build context to bind from");
                 root = context_;
+                if (rw) {
+                    keep.push_back(HAKO_TRY(Overlay::over(e_.images(), context_)));
+                    root = keep.back().root();
+                }
             }
             UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!rootfd) return sys_error("open `" + root + "`");
@@ -339,7 +377,7 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
             char real[PATH_MAX];
             ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd.get())).c_str(), real, sizeof real - 1);
             if (n <= 0) return sys_error("--mount `" + spec + "`: resolve `" + source + "`");
-            out.push_back("type=bind,src=" + std::string(real, static_cast<size_t>(n)) + ",dst=" + target + ",ro");
+            out.push_back("type=bind,src=" + std::string(real, static_cast<size_t>(n)) + ",dst=" + target + (rw ? "" : ",ro"));
         } else if (type == "secret") {
             std::string id = kv.count("id") ? kv["id"] : target.substr(target.rfind('/') + 1);
             if (target.empty()) target = "/run/secrets/" + id;
@@ -357,7 +395,7 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
             cleanup.push_back(copy);
             mode_t mode = kv.count("mode") ? HAKO_TRY(parse_mode(kv["mode"], "--mount mode")) : 0400;
             ::chmod(copy.c_str(), mode);
-            if (::chown(copy.c_str(), kv.count("uid") ? std::stoi(kv["uid"]) : 0, kv.count("gid") ? std::stoi(kv["gid"]) : 0) < 0)
+            if (::chown(copy.c_str(), HAKO_TRY(id_of(kv, "uid", spec)), HAKO_TRY(id_of(kv, "gid", spec))) < 0)
                 return sys_error("chown `" + copy + "`");
             out.push_back("type=bind,src=" + copy + ",dst=" + target + ",ro");
         } else {
@@ -404,9 +442,6 @@ Status Builder::run_instruction(State& s, const build::Instruction& in) {
         if (*n != "none" && *n != "host" && *n != "default") return error("--network `" + *n + "`: expected none, host or default");
         rs.network = *n;
     }
-    for (const auto& f : in.flags)
-        if (!f.starts_with("--mount=") && !f.starts_with("--network="))
-            return error("unknown flag `" + f + "` (RUN takes --mount and --network)");
     std::vector<Overlay> keep;
     std::vector<std::string> cleanup;
     struct Cleanup {
@@ -446,8 +481,8 @@ Status Builder::copy_instruction(State& s, const build::Instruction& in) {
         if (name == "--from" && !add) from = val;
         else if (name == "--chown") r.chown = val;
         else if (name == "--chmod") r.chmod = HAKO_TRY(parse_mode(val, r.where));
-        else if (name == "--link") continue;  // (layers are independent here anyway)
-        else return error("unknown flag `" + f + "` (" + in.keyword + " takes " + (add ? "" : "--from, ") + "--chown, --chmod, --link)");
+        else if (name == "--checksum") r.checksum = val;
+        // (--link: layers are independent here anyway)
     }
     std::vector<std::string> words;
     if (in.json) {

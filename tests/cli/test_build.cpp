@@ -166,6 +166,13 @@ TEST_F(Build, AddExtractsLocalTars) {
     built("add.Dockerfile", {"-t", "add", "--network", "none"});
     EXPECT_EQ(in("add", "cat /extracted/inner/file /xz/inner/file /plain/notatar.tar /added-file"),
               "in the tar\nin the tar\njust text\nalpha");
+    // the other compressions, told by content (not by name)
+    ASSERT_TRUE(run_command({"tar", "-C", ctx / "tree", "-cf", ctx / "plain.tar", "inner"}).ok());
+    ASSERT_TRUE(run_command({"tar", "-C", ctx / "tree", "-cjf", ctx / "bz.data", "inner"}).ok());
+    ASSERT_TRUE(run_command({"sh", "-c", "tar -C " + (ctx / "tree") + " -cf - inner | zstd -q -o " + (ctx / "z.tar.zst")}).ok());
+    write_file(ctx / "more.Dockerfile", "FROM busybox\nADD plain.tar /p/\nADD bz.data /b/\nADD --chown=1:1 z.tar.zst /z/\n");
+    built(ctx / "more.Dockerfile", {"-t", "more", "--network", "none"});
+    EXPECT_EQ(in("more", "cat /p/inner/file /b/inner/file; stat -c '%u %n' /z/inner/file"), "in the tar\nin the tar\n1 /z/inner/file");
 }
 
 TEST_F(Build, AddUrlFetchesWithModeAndTime) {
@@ -178,6 +185,14 @@ TEST_F(Build, AddUrlFetchesWithModeAndTime) {
     write_file(ctx / "url.Dockerfile", "FROM busybox\nADD http://127.0.0.1:18089/file.txt /fetched/\n");
     built(ctx / "url.Dockerfile", {"-t", "url", "--network", "none"});
     EXPECT_EQ(in("url", "stat -c '%a %Y' /fetched/file.txt; cat /fetched/file.txt"), "600 1612325106\nserved");
+    // --checksum: the content's sha256, else the build fails
+    write_file(ctx / "sum.Dockerfile",
+               "FROM busybox\nADD --checksum=sha256:" + sha256_file(www / "file.txt") + " http://127.0.0.1:18089/file.txt /ok\n");
+    built(ctx / "sum.Dockerfile", {"--network", "none"});
+    write_file(ctx / "badsum.Dockerfile", "FROM busybox\nADD --checksum=sha256:" + std::string(64, '0') + " http://127.0.0.1:18089/file.txt /ok\n");
+    auto bad = build(ctx / "badsum.Dockerfile");
+    EXPECT_EQ(bad.exit_code, 125);
+    EXPECT_TRUE(contains(bad.err, "does not match the content")) << bad;
     write_file(ctx / "url404.Dockerfile", "FROM busybox\nADD http://127.0.0.1:18089/missing /x\n");
     auto r = build(ctx / "url404.Dockerfile");
     EXPECT_EQ(r.exit_code, 125);
@@ -205,6 +220,11 @@ TEST_F(Build, RunMountsAndNetwork) {
     built("mounts.Dockerfile", args);
     EXPECT_EQ(in("mnt", "cat /cache-count"), "2");
     // a secret not given is not mounted (the RUN that reads it fails: its status)
+    // a rw bind's writes are dropped: neither the context nor the image keeps them
+    write_file(ctx / "rw.Dockerfile", "FROM busybox\nRUN --mount=type=bind,source=dir,target=/ctx,rw echo w > /ctx/x && cat /ctx/x > /seen\n");
+    built(ctx / "rw.Dockerfile", {"-t", "rw", "--network", "none"});
+    EXPECT_EQ(in("rw", "cat /seen; test -e /ctx || echo no-ctx"), "w\nno-ctx");
+    EXPECT_EQ(read_file(ctx / "dir/x"), "x\n");
     auto missing = build("mounts.Dockerfile", {"--no-cache", "--network", "none"});
     EXPECT_EQ(missing.exit_code, 1) << missing;
     EXPECT_TRUE(contains(missing.err, "mounts.Dockerfile:10: RUN --mount=type=secret")) << missing;
@@ -267,6 +287,14 @@ TEST_F(Build, BadDockerfilesNameTheLineAndLeaveNothing) {
     EXPECT_EQ(stage.exit_code, 125) << stage;
     EXPECT_TRUE(contains(stage.err, "bad-stage.Dockerfile:2")) << stage;
     EXPECT_TRUE(contains(stage.err, "`nosuchstage`")) << stage;
+    write_file(ctx / "flag.Dockerfile", "FROM busybox\nENV --nope a=b\n");
+    auto flag = build(ctx / "flag.Dockerfile");
+    EXPECT_EQ(flag.exit_code, 125);
+    EXPECT_TRUE(contains(flag.err, "flag.Dockerfile:2: ENV: unknown flag `--nope` (ENV takes none)")) << flag;
+    write_file(ctx / "mnt.Dockerfile", "FROM busybox\nRUN --mount=type=cache,target=/c,uid=abc true\n");
+    auto mnt = build(ctx / "mnt.Dockerfile");
+    EXPECT_EQ(mnt.exit_code, 125);
+    EXPECT_TRUE(contains(mnt.err, "uid=`abc`: expected a number")) << mnt;
     write_file(ctx / "multi.Dockerfile", "FROM busybox\nCOPY a.txt b.txt /notadir\n");
     auto multi = build(ctx / "multi.Dockerfile");
     EXPECT_EQ(multi.exit_code, 125);

@@ -100,7 +100,11 @@ void add_build_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     bool top = it == hist.rbegin();
                     std::string id = top ? img->id : "";
                     std::string by = it->created_by;
-                    if (!*no_trunc && by.size() > 45) by = by.substr(0, 44) + "…";
+                    if (!*no_trunc) {
+                        for (auto& ch : by)
+                            if (ch == '\n' || ch == '\t') ch = ' ';
+                        if (by.size() > 45) by = by.substr(0, 44) + "…";
+                    }
                     rows.push_back({{"ID", id.empty() ? "<missing>" : (*no_trunc ? "sha256:" + id : id.substr(0, 12))},
                                     {"Created", *human ? (it->created.empty() ? "" : human_since(it->created) + " ago") : it->created},
                                     {"CreatedAt", it->created},
