@@ -265,6 +265,24 @@ struct Lexer {
 
 }  // namespace
 
+Vars vars_of_env(const std::vector<std::string>& env) {
+    Vars v;
+    for (const auto& e : env) {
+        auto eq = e.find('=');
+        v[e.substr(0, eq)] = eq == std::string::npos ? "" : e.substr(eq + 1);
+    }
+    return v;
+}
+
+void set_env(std::vector<std::string>& env, const std::string& k, const std::string& v) {
+    for (auto& e : env)
+        if (e.compare(0, k.size() + 1, k + "=") == 0) {
+            e = k + "=" + v;
+            return;
+        }
+    env.push_back(k + "=" + v);
+}
+
 bool glob_match(std::string_view pattern, std::string_view s) {
     return fnmatch(std::string(pattern).c_str(), std::string(s).c_str(), 0) == 0;
 }

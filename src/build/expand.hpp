@@ -28,6 +28,11 @@ struct Expander {
     [[nodiscard]] Result<std::vector<std::string>> words(std::string_view s) const;
 };
 
+// "K=V" entries (an image's Env) as variables; "K" alone: empty.
+Vars vars_of_env(const std::vector<std::string>& env);
+// Set K to V in "K=V" entries: replaced where it is, else added at the end.
+void set_env(std::vector<std::string>& env, const std::string& k, const std::string& v);
+
 // Shell glob (fnmatch) of the whole `s`; for ${v#p} and friends.
 bool glob_match(std::string_view pattern, std::string_view s);
 

@@ -23,6 +23,7 @@
 #include "build/expand.hpp"
 #include "build/ignore.hpp"
 #include "common/digest.hpp"
+#include "common/scope.hpp"
 #include "common/strings.hpp"
 #include "frontend/build_internal.hpp"
 #include "frontend/build_steps.hpp"
@@ -88,9 +89,9 @@ void Builder::say(const std::string& line) const {
 
 std::string Builder::cache_path(const std::string& key) const { return e_.root() + "/build-cache/" + key; }
 
-std::string Builder::key_for(const State& s, const std::string& text) const {
-    return sha256_hex((s.img.id.empty() ? "scratch" : s.img.id) + "\n" + text);
-}
+std::string parent_key(const State& s) { return s.img.id.empty() ? "scratch" : s.img.id; }
+
+std::string Builder::key_for(const State& s, const std::string& text) const { return sha256_hex(parent_key(s) + "\n" + text); }
 
 Result<bool> Builder::from_cache(State& s, const std::string& text) {
     if (o_.no_cache) return false;
@@ -123,17 +124,9 @@ Status Builder::commit_step(State& s, const std::string& text, const std::string
     }
     img.history.push_back(h);
     img.created = h.created;
-    img.config_digest.clear();
-    std::string text_cfg = e_.images().config_for(img, img.layers);
-    img.config_digest = "sha256:" + sha256_hex(text_cfg);
-    HAKO_TRY(e_.images().put_blob(img.config_digest, text_cfg));
-    img.names.clear();
-    img.repo_digests.clear();
-    img.blobs.clear();
-    img.manifest_digest.clear();
-    img.manifest_media_type.clear();
+    img.names.clear();  // (a base's names stay its own)
     img.intermediate = true;
-    HAKO_TRY(e_.images().save(img));
+    HAKO_TRY(e_.images().save_built(img));
     HAKO_TRY(sys::mkdir_all(e_.root() + "/build-cache", 0700));
     HAKO_TRY(sys::write_file_atomic(AT_FDCWD, cache_path(sha256_hex(key_parent_id + "\n" + text)), img.id));
     say("--> " + img.id.substr(0, 12));
@@ -189,7 +182,7 @@ Status Builder::declare_args(const build::Instruction& in, build::Vars& scope, c
     for (const auto& w : build::split_raw(in.args, df_.escape)) {
         vars = scope;
         if (env)
-            for (const auto& e : *env) vars[e.substr(0, e.find('='))] = e.find('=') == std::string::npos ? "" : e.substr(e.find('=') + 1);
+            for (auto& [k, v] : build::vars_of_env(*env)) vars[k] = std::move(v);
         size_t eq = w.find('=');
         std::string name = w.substr(0, eq);
         if (name.empty()) return error(where(in) + ": ARG `" + w + "` has no name");
@@ -279,19 +272,16 @@ Result<std::string> Builder::run() {
     State fin{*results_[todo.back()], {}};
     // --label, then --squash, on the last stage's image
     if (!o_.labels.empty()) {
+        image::Config c = fin.img.config;
         std::string text = "LABEL";
         for (const auto& l : o_.labels) {
             auto eq = l.find('=');
-            fin.img.config.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+            c.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
             text += " " + l;
         }
-        std::string parent = fin.img.id;
+        std::string parent = parent_key(fin);
         if (!HAKO_TRY(from_cache(fin, text))) {
-            fin.img.config = results_[todo.back()]->config;
-            for (const auto& l : o_.labels) {
-                auto eq = l.find('=');
-                fin.img.config.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
-            }
+            fin.img.config = std::move(c);
             HAKO_TRY(commit_step(fin, text, parent, "/bin/sh -c #(nop) " + text, {}));
         }
     }
@@ -330,6 +320,14 @@ Status Builder::build_level(const std::vector<size_t>& group) {
             UniqueFd out;
         };
         std::vector<Job> jobs;
+        ScopeExit reap([&jobs] {  // (an early return: none left running or unreaped)
+            for (auto& j : jobs)
+                if (j.pid > 0) {
+                    ::kill(j.pid, SIGKILL);
+                    while (::waitpid(j.pid, nullptr, 0) < 0 && errno == EINTR) {
+                    }
+                }
+        });
         for (size_t k = at; k < group.size() && k < at + static_cast<size_t>(o_.jobs); ++k) {
             int p[2];
             if (::pipe2(p, O_CLOEXEC) < 0) return sys_error("pipe");
@@ -354,6 +352,7 @@ Status Builder::build_level(const std::vector<size_t>& group) {
             int st = 0;
             while (::waitpid(j.pid, &st, 0) < 0 && errno == EINTR) {
             }
+            j.pid = -1;
             std::string text = msg ? *msg : "";
             auto sp = text.find(' ');
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && text.rfind("0 ", 0) == 0) {

@@ -158,13 +158,8 @@ Result<std::string> commit(Engine& engine, const CommitOptions& o) {
     }
     // docker commit: the container's own command, env, user and workdir
     const RunOptions& r = v.record.options;
-    for (const auto& e : r.env) {
-        auto eq = e.find('=');
-        if (eq == std::string::npos) continue;
-        std::string k = e.substr(0, eq);
-        std::erase_if(img.config.env, [&](const std::string& x) { return x.compare(0, k.size() + 1, k + "=") == 0; });
-        img.config.env.push_back(e);
-    }
+    for (const auto& e : r.env)
+        if (auto eq = e.find('='); eq != std::string::npos) build::set_env(img.config.env, e.substr(0, eq), e.substr(eq + 1));
     if (!r.command.empty()) img.config.cmd = r.command;
     if (r.entrypoint) img.config.entrypoint = r.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*r.entrypoint};
     if (!r.user.empty()) img.config.user = r.user;
@@ -180,8 +175,7 @@ Result<std::string> commit(Engine& engine, const CommitOptions& o) {
             continue;
         }
         std::string resolved;
-        build::Vars vars;
-        for (const auto& e : img.config.env) vars[e.substr(0, e.find('='))] = e.find('=') == std::string::npos ? "" : e.substr(e.find('=') + 1);
+        build::Vars vars = build::vars_of_env(img.config.env);
         HAKO_TRY_CTX(bld::apply_config(img.config, in, vars, '\\', cmd_set, resolved), "--change `" + c + "`");
     }
     img.history = store.history(base);
@@ -192,18 +186,10 @@ Result<std::string> commit(Engine& engine, const CommitOptions& o) {
     h.empty_layer = img.layers.size() == base.layers.size();
     img.history.push_back(h);
     img.created = h.created;
-    img.config_digest.clear();
-    std::string text = store.config_for(img, img.layers);
-    img.config_digest = "sha256:" + sha256_hex(text);
-    HAKO_TRY(store.put_blob(img.config_digest, text));
-    img.names.clear();
-    img.repo_digests.clear();
-    img.blobs.clear();
-    img.manifest_digest.clear();
-    img.manifest_media_type.clear();
     img.intermediate = false;
+    img.names.clear();
     if (!o.image.empty()) img.names = {HAKO_TRY_CTX(registry::parse_reference(o.image), "commit: `" + o.image + "`").str()};
-    HAKO_TRY(store.save(img));
+    HAKO_TRY(store.save_built(img));
     engine.event("container", "commit", v.record.id, {{"name", v.record.name}, {"image", o.image}});
     return img.id;
 }

@@ -85,9 +85,12 @@ Result<image::Store::Adopted> Overlay::commit(image::Store& store, int64_t epoch
     if (mounted_ && ::umount2((dir_ + "/rootfs").c_str(), 0) < 0 && ::umount2((dir_ + "/rootfs").c_str(), MNT_DETACH) < 0)
         return sys_error("unmount `" + dir_ + "/rootfs`");
     mounted_ = false;
-    if (epoch >= 0) HAKO_TRY(clamp_times(dir_ + "/upper", epoch));
-    std::string layer = dir_ + ".layer";
-    if (::rename((dir_ + "/upper").c_str(), layer.c_str()) < 0) return sys_error("move `" + dir_ + "/upper`");
+    return adopt_upper(store, dir_ + "/upper", dir_ + ".layer", epoch);
+}
+
+Result<image::Store::Adopted> adopt_upper(image::Store& store, const std::string& upper, const std::string& layer, int64_t epoch) {
+    if (epoch >= 0) HAKO_TRY(clamp_times(upper, epoch));
+    if (::rename(upper.c_str(), layer.c_str()) < 0) return sys_error("move `" + upper + "`");
     return store.adopt_layer(layer);
 }
 

@@ -43,6 +43,9 @@ private:
     bool mounted_ = false;
 };
 
+// An overlay's upper dir (unmounted) as a layer of the store: renamed to
+// `layer` on the way (the same file system), its times clamped to `epoch`.
+Result<image::Store::Adopted> adopt_upper(image::Store& store, const std::string& upper, const std::string& layer, int64_t epoch);
 // The times of everything under `dir` later than `epoch` set to it
 // (SOURCE_DATE_EPOCH: reproducible layers).
 Status clamp_times(const std::string& dir, int64_t epoch);

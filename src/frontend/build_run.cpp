@@ -50,11 +50,8 @@ Result<RunResult> run_step(Engine& engine, const image::Image& parent, const Run
     }
     std::string upper = engine.upper_dir(id);
     drop_mount_points(upper, lowers, dests);
-    if (epoch >= 0) HAKO_TRY(clamp_times(upper, epoch));
-    std::string layer = engine.root() + "/build/" + id + ".layer";
     HAKO_TRY(sys::mkdir_all(engine.root() + "/build", 0700));
-    if (::rename(upper.c_str(), layer.c_str()) < 0) return sys_error("move `" + upper + "`");
-    out.layer = HAKO_TRY(engine.images().adopt_layer(layer));
+    out.layer = HAKO_TRY(adopt_upper(engine.images(), upper, engine.root() + "/build/" + id + ".layer", epoch));
     return out;
 }
 

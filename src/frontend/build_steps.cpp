@@ -31,15 +31,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-void set_env(std::vector<std::string>& env, const std::string& k, const std::string& v) {
-    for (auto& e : env)
-        if (e.compare(0, k.size() + 1, k + "=") == 0) {
-            e = k + "=" + v;
-            return;
-        }
-    env.push_back(k + "=" + v);
-}
-
 std::string joined(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
@@ -105,7 +96,7 @@ Status apply_config(image::Config& c, const build::Instruction& in, const build:
         std::vector<std::pair<std::string, std::string>> done;
         for (const auto& [k, v] : pairs) done.emplace_back(HAKO_TRY(x.word(k)), HAKO_TRY(x.word(v)));
         for (const auto& [k, v] : done) {
-            if (kw == "ENV") set_env(c.env, k, v);
+            if (kw == "ENV") build::set_env(c.env, k, v);
             else c.labels[k] = v;
             resolved += " " + k + "=" + v;
         }
@@ -198,10 +189,7 @@ Status apply_config(image::Config& c, const build::Instruction& in, const build:
 
 build::Vars Builder::vars_of(const State& s) const {
     build::Vars v = s.args;
-    for (const auto& e : s.img.config.env) {
-        auto eq = e.find('=');
-        v[e.substr(0, eq)] = eq == std::string::npos ? "" : e.substr(eq + 1);
-    }
+    for (auto& [k, val] : build::vars_of_env(s.img.config.env)) v[k] = std::move(val);
     return v;
 }
 
@@ -269,7 +257,7 @@ Result<image::Image> Builder::build_stage(const build::Stage& st) {
     }
     for (const auto* in : st.body) HAKO_TRY(step(s, *in));
     if (s.img.id.empty() || !triggers.empty()) {  // (scratch alone; a base whose triggers must go)
-        std::string parent = s.img.id.empty() ? "scratch" : s.img.id;
+        std::string parent = parent_key(s);
         if (!HAKO_TRY(from_cache(s, "(stage end)"))) HAKO_TRY(commit_step(s, "(stage end)", parent, "", {}));
     }
     return s.img;
@@ -307,14 +295,14 @@ Status Builder::config_instruction(State& s, const build::Instruction& in, const
     std::string resolved;
     HAKO_TRY(apply_config(c, in, vars, df_.escape, s.cmd_set, resolved));
     std::string text = in.keyword + resolved;
-    std::string parent = s.img.id.empty() ? "scratch" : s.img.id;
+    std::string parent = parent_key(s);
     if (HAKO_TRY(from_cache(s, text))) return {};
     s.img.config = std::move(c);
     return commit_step(s, text, parent, "/bin/sh -c #(nop) " + text, {});
 }
 
 Status Builder::workdir_instruction(State& s, const std::string& dir, const std::string& text) {
-    std::string parent = s.img.id.empty() ? "scratch" : s.img.id;
+    std::string parent = parent_key(s);
     if (HAKO_TRY(from_cache(s, text))) return {};
     auto ov = HAKO_TRY(Overlay::mount(e_.images(), s.img.layers, true));
     HAKO_TRY(make_dir(ov.root(), dir));
@@ -324,7 +312,8 @@ Status Builder::workdir_instruction(State& s, const std::string& dir, const std:
 }
 
 Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build::Instruction& in, std::vector<std::string>& tmpfs,
-                                                     std::vector<Overlay>& keep, std::vector<std::string>& cleanup) {
+                                                     std::vector<Overlay>& keep, std::vector<std::string>& cleanup,
+                                                     std::string& key) {
     std::vector<std::string> out;
     build::Expander x{vars_of(s), df_.escape};
     for (const auto& raw : in.flag_all("mount")) {
@@ -369,6 +358,16 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
                     keep.push_back(HAKO_TRY(Overlay::over(e_.images(), context_)));
                     root = keep.back().root();
                 }
+            }
+            // (what is bound is part of the cache key: its content, as COPY's)
+            if (kv.count("from")) {
+                key += " " + HAKO_TRY(source_image(kv["from"], current_->index, where(in))).id;
+            } else {
+                CopyRequest cr;
+                cr.sources = {source};
+                cr.where = where(in) + ": RUN --mount";
+                if (!sums_) sums_.emplace(e_.root() + "/build-cache/sums");
+                key += " " + HAKO_TRY(plan_copy(cr, SourceRoot{context_, &ignore_}, e_.images(), &*sums_)).checksum;
             }
             UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!rootfd) return sys_error("open `" + root + "`");
@@ -450,11 +449,12 @@ Status Builder::run_instruction(State& s, const build::Instruction& in) {
             for (const auto& f : files) ::unlink(f.c_str());
         }
     } gone{cleanup};
-    rs.mounts = HAKO_TRY(run_mounts(s, in, rs.tmpfs, keep, cleanup));
+    std::string bound;
+    rs.mounts = HAKO_TRY(run_mounts(s, in, rs.tmpfs, keep, cleanup, bound));
     json key{{"argv", rs.argv}, {"env", rs.env}, {"user", rs.user}, {"workdir", rs.workdir}, {"network", rs.network},
-             {"mounts", in.flag_all("mount")}};
+             {"mounts", in.flag_all("mount")}, {"bound", bound}};
     std::string text = "RUN " + key.dump();
-    std::string parent = s.img.id.empty() ? "scratch" : s.img.id;
+    std::string parent = parent_key(s);
     if (HAKO_TRY(from_cache(s, text))) return {};
     if (s.img.id.empty()) HAKO_TRY(commit_step(s, "(scratch)", "scratch", "", {}));  // (a container needs a saved image)
     auto r = HAKO_TRY(run_step(e_, s.img, rs, epoch_));
@@ -520,7 +520,7 @@ Status Builder::copy_instruction(State& s, const build::Instruction& in) {
     json key{{"sum", plan.checksum}, {"dest", r.dest}, {"workdir", r.workdir}, {"chown", r.chown},
              {"chmod", r.chmod ? static_cast<int>(*r.chmod) : -1}};
     std::string text = in.keyword + " " + key.dump();
-    std::string parent = s.img.id.empty() ? "scratch" : s.img.id;
+    std::string parent = parent_key(s);
     if (HAKO_TRY(from_cache(s, text))) return {};
     auto ov = HAKO_TRY(Overlay::mount(e_.images(), s.img.layers, true));
     HAKO_TRY(apply_copy(plan, r, src, ov.root()));

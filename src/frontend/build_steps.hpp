@@ -24,6 +24,9 @@ struct State {
     bool cmd_set = false;  // a CMD in this stage (else a new ENTRYPOINT clears the base's)
 };
 
+// The cache's name of s's image: its id ("scratch" before a first step).
+std::string parent_key(const State& s);
+
 class Builder {
 public:
     Builder(Engine& e, const BuildOptions& o, build::Dockerfile df, std::string file, std::string context);
@@ -66,8 +69,10 @@ private:
     void say(const std::string& line) const;
     // ENV over ARGs: what instructions expand with.
     [[nodiscard]] build::Vars vars_of(const State& s) const;
+    // RUN's --mounts as RunOptions mounts and tmpfs; `key` gets what the
+    // cache must know of them (the content of what is bound).
     Result<std::vector<std::string>> run_mounts(const State& s, const build::Instruction& in, std::vector<std::string>& tmpfs,
-                                                std::vector<Overlay>& keep, std::vector<std::string>& cleanup);
+                                                std::vector<Overlay>& keep, std::vector<std::string>& cleanup, std::string& key);
 
     Engine& e_;
     const BuildOptions& o_;

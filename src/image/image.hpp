@@ -143,6 +143,11 @@ public:
     // keep_names, the names and repo digests the same image had stay too
     // (a new tag or a pull from elsewhere adds).
     Status save(Image& img, bool keep_names = true);
+    // Save an image made here (built or committed) from its layers, config
+    // and history: its config blob made and kept (the image id is its
+    // digest, as docker's), what it had as pulled (repo digests, blobs, the
+    // manifest) dropped; its names kept.
+    Status save_built(Image& img);
     // Unpack one layer tarball stream into the store; returns its digest
     // (the diff id: sha256 of the uncompressed tar). Digests the source
     // promises (sha256 hex, "" for none) are verified: a mismatch is an

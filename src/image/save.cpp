@@ -96,6 +96,18 @@ std::string Store::config_for(const Image& img, const std::vector<std::string>& 
     return c.dump();
 }
 
+Status Store::save_built(Image& img) {
+    img.config_digest.clear();
+    img.repo_digests.clear();
+    img.blobs.clear();
+    img.manifest_digest.clear();
+    img.manifest_media_type.clear();
+    std::string text = config_for(img, img.layers);
+    img.config_digest = "sha256:" + sha256_hex(text);
+    HAKO_TRY(put_blob(img.config_digest, text));
+    return save(img, /*keep_names=*/true);
+}
+
 Status Store::save_archive(const std::vector<Image>& imgs, const std::string& path, ArchiveFormat f) const {
     // An anonymous file in the destination's directory, linked in when whole:
     // a failure (or kill -9) leaves nothing behind.

@@ -94,8 +94,8 @@ TEST_F(Build, BasicInstructions) {
     EXPECT_EQ(c["Healthcheck"]["Test"], json({"CMD-SHELL", "true"}));
     EXPECT_EQ(c["Healthcheck"]["Interval"], 5000000000LL);
     EXPECT_EQ(c["Healthcheck"]["Retries"], 4);
-    auto run = (*this)({"run", "--rm", "--network", "none", "basic"});
-    EXPECT_EQ(run.out, "hi\n") << run;
+    auto ran = (*this)({"run", "--rm", "--network", "none", "basic"});
+    EXPECT_EQ(ran.out, "hi\n") << ran;
     // history: one line per step (and the base's), the RUN as run
     auto h = (*this)({"history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}", "basic"});
     EXPECT_EQ(h.exit_code, 0) << h;
@@ -210,6 +210,11 @@ TEST_F(Build, RunMountsAndNetwork) {
     auto args = std::vector<std::string>{"-t", "mnt", "--secret", "id=token,src=" + (ctx / "token")};
     built("mounts.Dockerfile", args);
     EXPECT_EQ(in("mnt", "cat /cache-count /bound-x /from-stage /secret-len"), "1\nx\nfrom-stage\n12");
+    // what a RUN binds is in its cache key
+    write_file(ctx / "dir/x", "x2\n");
+    built("mounts.Dockerfile", args);
+    EXPECT_EQ(in("mnt", "cat /bound-x"), "x2");
+    write_file(ctx / "dir/x", "x\n");
     // RUN --network=none: only lo; the build's default (bridge): lo and eth0
     built("network.Dockerfile", {"-t", "net"});
     EXPECT_EQ(in("net", "cat /links /links-default"), "1\n2");
@@ -275,11 +280,11 @@ TEST_F(Build, BadDockerfilesNameTheLineAndLeaveNothing) {
     auto unknown = build("bad-unknown.Dockerfile", {"-t", "bad"});
     EXPECT_EQ(unknown.exit_code, 125) << unknown;
     EXPECT_TRUE(contains(unknown.err, "bad-unknown.Dockerfile:3: unknown instruction `FROBNICATE`")) << unknown;
-    auto run = build("bad-run.Dockerfile", {"-t", "bad", "--network", "none"});
-    EXPECT_EQ(run.exit_code, 3) << run;
-    EXPECT_TRUE(contains(run.err, "bad-run.Dockerfile:3: RUN exit 3: exit status 3")) << run;
-    EXPECT_TRUE(contains(run.err, "before")) << run;
-    EXPECT_FALSE(contains(run.err, "STEP 4/4")) << run;
+    auto failed = build("bad-failed.Dockerfile", {"-t", "bad", "--network", "none"});
+    EXPECT_EQ(failed.exit_code, 3) << failed;
+    EXPECT_TRUE(contains(failed.err, "bad-failed.Dockerfile:3: RUN exit 3: exit status 3")) << failed;
+    EXPECT_TRUE(contains(failed.err, "before")) << failed;
+    EXPECT_FALSE(contains(failed.err, "STEP 4/4")) << failed;
     auto copy = build("bad-copy.Dockerfile", {"-t", "bad"});
     EXPECT_EQ(copy.exit_code, 125) << copy;
     EXPECT_TRUE(contains(copy.err, "bad-copy.Dockerfile:2: COPY `missing-file`: no such file or directory in the build context")) << copy;
