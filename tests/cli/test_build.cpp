@@ -280,9 +280,9 @@ TEST_F(Build, BadDockerfilesNameTheLineAndLeaveNothing) {
     auto unknown = build("bad-unknown.Dockerfile", {"-t", "bad"});
     EXPECT_EQ(unknown.exit_code, 125) << unknown;
     EXPECT_TRUE(contains(unknown.err, "bad-unknown.Dockerfile:3: unknown instruction `FROBNICATE`")) << unknown;
-    auto failed = build("bad-failed.Dockerfile", {"-t", "bad", "--network", "none"});
+    auto failed = build("bad-run.Dockerfile", {"-t", "bad", "--network", "none"});
     EXPECT_EQ(failed.exit_code, 3) << failed;
-    EXPECT_TRUE(contains(failed.err, "bad-failed.Dockerfile:3: RUN exit 3: exit status 3")) << failed;
+    EXPECT_TRUE(contains(failed.err, "bad-run.Dockerfile:3: RUN exit 3: exit status 3")) << failed;
     EXPECT_TRUE(contains(failed.err, "before")) << failed;
     EXPECT_FALSE(contains(failed.err, "STEP 4/4")) << failed;
     auto copy = build("bad-copy.Dockerfile", {"-t", "bad"});
