@@ -427,11 +427,11 @@ Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& 
                      "` must be a directory ending in /");
     UniqueFd image_root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!image_root) return sys_error("open `" + rootfs + "`");
-    if (!dest_dir) {  // an existing directory takes the file under its name
-        if (auto d = sys::open_in_root(image_root.get(), dest, O_PATH); d && *d) {
-            struct stat st{};
-            dest_dir = ::fstat(d->get(), &st) == 0 && S_ISDIR(st.st_mode);
-        }
+    bool dest_exists = false;
+    if (auto d = sys::open_in_root(image_root.get(), dest, O_PATH); d && *d) {
+        struct stat st{};
+        dest_exists = ::fstat(d->get(), &st) == 0;
+        dest_dir = dest_dir || (dest_exists && S_ISDIR(st.st_mode));  // (an existing directory takes a file under its name)
     }
     std::optional<std::pair<uid_t, gid_t>> owner;
     if (!r.chown.empty()) owner = HAKO_TRY_CTX(resolve_owner(r.chown, rootfs), r.where);
@@ -471,6 +471,10 @@ Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& 
             auto fdp = HAKO_TRY(open_source(root.get(), it.rel));
             if (it.dir) {
                 const std::string& base = tdest;  // (a directory's contents, not itself)
+                if (!tdest.empty() && !dest_exists) {  // (made even when the source is empty)
+                    HAKO_TRY(out.header(tdest + "/", AE_IFDIR, 0755, 0, now, nullptr));
+                    dest_exists = true;
+                }
                 Walker w{src.ignore, [&](const std::string& er, int dirfd, const std::string& name, const struct stat& est) {
                              return out.entry(dirfd, name, est, join(base, er));
                          }};

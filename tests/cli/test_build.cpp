@@ -323,10 +323,14 @@ TEST_F(Build, ContextEscapesStayInside) {
     write_file(ctx / "esc3.Dockerfile", "FROM busybox\nCOPY ../../../etc/passwd /p\n");
     EXPECT_EQ(build(ctx / "esc3.Dockerfile").exit_code, 125);
     // copied into the image: a directory's symlinks stay links; a COPY through one lands inside the image
-    write_file(ctx / "in.Dockerfile", "FROM busybox\nRUN ln -s /etc /etclink\nCOPY a.txt /etclink/copied-through\nCOPY . /all/\n");
+    ASSERT_TRUE(run_command({"mkdir", ctx / "empty"}).ok());
+    write_file(ctx / "in.Dockerfile",
+               "FROM busybox\nRUN ln -s /etc /etclink\nCOPY a.txt /etclink/copied-through\nCOPY . /all/\n"
+               "COPY dir /etclink/\nCOPY empty /made/by/empty\n");
     built(ctx / "in.Dockerfile", {"-t", "in", "--network", "none"});
-    EXPECT_EQ(in("in", "cat /etc/copied-through; readlink /all/host-link; test -e /all/debug.log || echo ignored"),
-              "alpha\n/etc/hostname\nignored");
+    EXPECT_EQ(in("in", "cat /etc/copied-through /etc/x; readlink /all/host-link; readlink /etclink; test -e /all/debug.log || echo ignored; "
+                       "stat -c '%a %F' /made/by/empty"),
+              "alpha\nx\n/etc/hostname\n/etc\nignored\n755 directory");
 }
 
 TEST_F(Build, CommitAndHistory) {
