@@ -259,7 +259,11 @@ TEST_F(Build, CacheHitsOnTouchMissesOnChange) {
     EXPECT_FALSE(contains(changed.err.substr(changed.err.find("STEP 8/24")), "Using cache")) << "a step after a miss hit: " << changed;
     auto nocache = build("basic.Dockerfile", {"--no-cache", "--network", "none"});
     EXPECT_FALSE(contains(nocache.err, "Using cache")) << nocache;
+    auto df = (*this)({"system", "df", "--format", "{{.Type}}={{.TotalCount}}"});
+    EXPECT_TRUE(contains(df.out, "Images=4\n")) << df;  // busybox, c, the old c and the --no-cache one
+    EXPECT_FALSE(contains(df.out, "Build Cache=0")) << df;
     EXPECT_EQ((*this)({"builder", "prune"}).exit_code, 0);
+    EXPECT_TRUE(contains((*this)({"system", "df", "--format", "{{.Type}}={{.TotalCount}}"}).out, "Build Cache=0"));
     EXPECT_EQ((*this)({"images", "-a", "-q"}).out, (*this)({"images", "-q"}).out) << "intermediate images left after builder prune";
     EXPECT_EQ(in("c", "cat /srv/app/copied/b.txt"), "changed");  // (the tagged image stays whole)
     EXPECT_FALSE(contains(build("basic.Dockerfile", {"--network", "none"}).err, "Using cache"));

@@ -319,9 +319,20 @@ void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 auto imgs = e.images().list();
                 if (!imgs) return hako_fail(imgs.error());
                 auto used = images_in_use(e);
-                double isz = 0, ireclaim = 0;
-                size_t iactive = 0;
+                double isz = 0, ireclaim = 0, bsz = 0;
+                size_t iactive = 0, itotal = 0, btotal = 0;
+                std::set<std::string> image_layers, cache_layers;
+                for (const auto& i : *imgs)
+                    if (!i.intermediate) image_layers.insert(i.layers.begin(), i.layers.end());
                 for (const auto& i : *imgs) {
+                    if (i.intermediate) {  // the build cache: what only its images hold
+                        ++btotal;
+                        for (size_t k = 0; k < i.layers.size() && k < i.layer_sizes.size(); ++k)
+                            if (!image_layers.contains(i.layers[k]) && cache_layers.insert(i.layers[k]).second)
+                                bsz += double(i.layer_sizes[k]);
+                        continue;
+                    }
+                    ++itotal;
                     isz += double(i.size);
                     if (used.contains(i.id)) ++iactive;
                     else ireclaim += double(i.size);
@@ -358,9 +369,10 @@ void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     return json{{"Type", type}, {"TotalCount", total}, {"Active", active},
                                 {"Size", human_size(size)}, {"Reclaimable", human_size(reclaim) + pct}};
                 };
-                std::vector<json> rows{row("Images", imgs->size(), iactive, isz, ireclaim),
+                std::vector<json> rows{row("Images", itotal, iactive, isz, ireclaim),
                                        row("Containers", ctotal, cactive, csz, creclaim),
-                                       row("Local Volumes", vtotal, vactive, vsz, vreclaim)};
+                                       row("Local Volumes", vtotal, vactive, vsz, vreclaim),
+                                       row("Build Cache", btotal, 0, bsz, bsz)};
                 static const json kHeaders{{"Type", "TYPE"}, {"TotalCount", "TOTAL"}, {"Active", "ACTIVE"},
                                            {"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}};
                 return print_rows(*format, rows, kHeaders, "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}");
