@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -137,9 +138,23 @@ Status check_proc(int rootfd, const std::vector<std::string>& paths, const std::
     return {};
 }
 
+// The source of a file's mask: the container's /dev/null, opened once and
+// checked to be the null device (CVE-2025-31133: a /dev/null swapped for a
+// symlink would make the mask a bind mount of the symlink's target).
+Result<UniqueFd> null_device(int rootfd) {
+    auto fd = HAKO_TRY_CTX(sys::open_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW), "linux.maskedPaths: /dev/null");
+    struct stat st{};
+    if (fstat(fd.get(), &st) < 0) return sys_error("linux.maskedPaths: stat /dev/null");
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+        return error(std::string("linux.maskedPaths: the container's /dev/null is not the null device (") +
+                     (S_ISLNK(st.st_mode) ? "a symlink" : "another file") + "): refusing to mask with it");
+    return fd;
+}
+
 Status mask_paths(int rootfd, const std::vector<std::string>& paths) {
     log::Step step("maskedPaths");
     HAKO_TRY(check_proc(rootfd, paths, "linux.maskedPaths"));
+    UniqueFd null;
     for (size_t i = 0; i < paths.size(); ++i) {
         std::string field = "linux.maskedPaths[" + std::to_string(i) + "]";
         auto fd = sys::open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW);
@@ -153,9 +168,11 @@ Status mask_paths(int rootfd, const std::vector<std::string>& paths) {
         if (S_ISDIR(st.st_mode))
             HAKO_TRY(sys::mount("tmpfs", target.c_str(), "tmpfs", MS_RDONLY, nullptr,
                                 "mask `" + paths[i] + "` (" + field + ")"));
-        else
-            HAKO_TRY(sys::mount("/dev/null", target.c_str(), nullptr, MS_BIND, nullptr,
+        else {
+            if (!null) null = HAKO_TRY(null_device(rootfd));
+            HAKO_TRY(sys::mount(sys::fd_path(null.get()).c_str(), target.c_str(), nullptr, MS_BIND, nullptr,
                                 "mask `" + paths[i] + "` (" + field + ")"));
+        }
     }
     return {};
 }

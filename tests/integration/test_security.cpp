@@ -79,6 +79,37 @@ TEST_F(Security, Cve2021_30465_SymlinkMountDestinationStaysInRootfs) {
 }
 
 // ---------------------------------------------------------------------------
+// CVE-2025-31133 (runc < 1.2.8): runc masked a maskedPaths file by bind
+// mounting the container's /dev/null over it. A /dev/null swapped for a
+// symlink after the runtime made it (through a mount another container
+// shares, in the original) turned the mask into a bind mount of the
+// symlink's target: /proc/sys/kernel/core_pattern, writable, in the exploit.
+// Here a createContainer hook (after /dev is made, before pivot_root)
+// swaps it for a symlink to a marker file: the mask must not show the
+// marker; the runtime refuses, naming /dev/null.
+TEST_F(Security, Cve2025_31133_MaskSourceMustBeTheNullDevice) {
+    Bundle b;
+    std::string rootfs = b.private_rootfs();
+    write_file(rootfs + "/marker", "not the null device\n");
+    b.config()["linux"]["maskedPaths"] = {"/proc/keys", "/proc/timer_list"};
+    b.config()["hooks"]["createContainer"] = {
+        {{"path", "/bin/sh"}, {"args", {"sh", "-c", "rm -f " + rootfs + "/dev/null && ln -s /marker " + rootfs + "/dev/null"}}}};
+    b.script("cat /proc/keys; echo end");
+    auto r = run(b);
+    EXPECT_FALSE(contains(r.out, "not the null device")) << "a masked path shows the symlink's target" << r;
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.err, "/dev/null")) << r;
+    EXPECT_TRUE(contains(r.err, "linux.maskedPaths")) << r;
+    // the container's own /dev/null (a real one) masks as before
+    Bundle ok;
+    ok.config()["linux"]["maskedPaths"] = {"/proc/keys"};
+    ok.script("wc -c < /proc/keys");
+    auto r2 = run(ok);
+    EXPECT_EQ(r2.exit_code, 0) << r2;
+    EXPECT_EQ(trim(r2.out), "0") << r2;
+}
+
+// ---------------------------------------------------------------------------
 // CVE-2024-21626 (runc < 1.1.12): runc leaked a host directory fd (its
 // /sys/fs/cgroup handle) into the container's init; with process.cwd set to
 // /proc/self/fd/N the container started with its cwd on the host filesystem.
