@@ -1,15 +1,20 @@
 #!/bin/bash
-# Install what hako needs to build and test on Debian 12 (as root).
+# Install what hako needs on Debian 12 (as root):
+#   deps.sh         to build and test (the test kit too: the VM, registries, clang, buildah)
+#   deps.sh --run   to build and run hako and hako-runtime only (scripts/demo.sh)
 set -euo pipefail
 PKGS=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev libseccomp-dev
-      libgtest-dev libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev busybox-static iproute2 procps
-      nftables util-linux  # the network tests: nft to check for leftovers, nsenter/unshare for client machines
-      qemu-system-x86 linux-image-amd64 cpio  # the cgroup v2 VM tests
+      libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev busybox-static
       libboost-dev libtomlplusplus-dev zlib1g-dev  # registries: Boost.Beast/Asio, registries.conf (TOML), gzip
-      docker-registry skopeo apache2-utils python3 openssl curl zstd  # the registry tests' servers and reference client
-      clang-16 libclang-rt-16-dev  # fuzzing (libFuzzer) in .ci/run
-      buildah  # the reference builder of hako build's differential tests and benchmark
-      nasm xz-utils bzip2)  # building ISA-L's static archive (below); bzip2: ADD's tests
+      nasm xz-utils)  # building ISA-L's static archive (below)
+if [ "${1:-}" != --run ]; then
+    PKGS+=(libgtest-dev iproute2 procps
+           nftables util-linux  # the network tests: nft to check for leftovers, nsenter/unshare for client machines
+           qemu-system-x86 linux-image-amd64 cpio  # the cgroup v2 VM tests
+           docker-registry skopeo apache2-utils python3 openssl curl zstd  # the registry tests' servers and reference client
+           clang-16 libclang-rt-16-dev  # fuzzing (libFuzzer) in .ci/run
+           buildah bzip2)  # hako build's reference builder (differential tests, benchmark); ADD's tests
+fi
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
