@@ -270,9 +270,9 @@ Result<std::vector<MountSpec>> parse_mounts(const RunOptions& o, const std::vect
         m.type = "tmpfs";
         m.destination = t.substr(0, colon);
         HAKO_TRY(check_destination(m.destination, "--tmpfs `" + t + "`"));
-        if (colon != std::string::npos)
-            for (auto opt : split(t.substr(colon + 1), ','))
-                if (!opt.empty()) m.options.emplace_back(opt);
+        const std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);  // (split's views point into it)
+        for (auto opt : split(opts, ','))
+            if (!opt.empty()) m.options.emplace_back(opt);
         HAKO_TRY(add(std::move(m)));
     }
     for (const auto& f : o.volumes_from) {
