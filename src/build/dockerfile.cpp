@@ -71,27 +71,26 @@ std::unexpected<Error> parse_error(const std::string& where, int line, const std
 
 }  // namespace
 
+// A flag word's value if it is `--name` ("" when bare) or `--name=value`.
+static std::optional<std::string> flag_value(std::string_view f, std::string_view name) {
+    if (!f.starts_with("--")) return std::nullopt;
+    f.remove_prefix(2);
+    if (f == name) return std::string();
+    if (f.starts_with(name) && f.size() > name.size() && f[name.size()] == '=') return std::string(f.substr(name.size() + 1));
+    return std::nullopt;
+}
+
 std::optional<std::string> Instruction::flag(std::string_view name) const {
     std::optional<std::string> v;
-    for (const auto& f : flags) {
-        std::string_view s = f;
-        if (!s.starts_with("--")) continue;
-        s.remove_prefix(2);
-        if (s == name) v = "";
-        else if (s.starts_with(name) && s.size() > name.size() && s[name.size()] == '=') v = std::string(s.substr(name.size() + 1));
-    }
+    for (const auto& f : flags)
+        if (auto x = flag_value(f, name)) v = std::move(x);  // (the last one wins)
     return v;
 }
 
 std::vector<std::string> Instruction::flag_all(std::string_view name) const {
     std::vector<std::string> out;
-    for (const auto& f : flags) {
-        std::string_view s = f;
-        if (!s.starts_with("--")) continue;
-        s.remove_prefix(2);
-        if (s.starts_with(name) && s.size() > name.size() && s[name.size()] == '=')
-            out.emplace_back(s.substr(name.size() + 1));
-    }
+    for (const auto& f : flags)
+        if (auto x = flag_value(f, name); x && f.find('=') != std::string::npos) out.push_back(std::move(*x));
     return out;
 }
 

@@ -185,7 +185,6 @@ Status fetch(CopyItem& it, image::Store& store, const std::string& where) {
 
 struct TarOut {
     archive* a;
-    std::string failure;
     std::optional<std::pair<uid_t, gid_t>> owner;
     std::optional<mode_t> chmod;
 
@@ -443,7 +442,7 @@ Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& 
     archive_write_set_bytes_in_last_block(a.get(), 1);
     if (archive_write_open(a.get(), &fd, nullptr, to_fd, nullptr) != ARCHIVE_OK)
         return into.finish(error("tar: " + std::string(archive_error_string(a.get()))));
-    TarOut out{a.get(), {}, owner ? owner : std::optional<std::pair<uid_t, gid_t>>(std::pair<uid_t, gid_t>{0, 0}), r.chmod};
+    TarOut out{a.get(), owner ? owner : std::optional<std::pair<uid_t, gid_t>>(std::pair<uid_t, gid_t>{0, 0}), r.chmod};
     const int64_t now = r.epoch >= 0 ? r.epoch : static_cast<int64_t>(::time(nullptr));
     auto file_target = [&](const std::string& name) { return dest_dir ? join(tdest, name) : tdest; };
     UniqueFd root;

@@ -366,8 +366,7 @@ Result<std::vector<std::string>> Builder::run_mounts(const State& s, const build
                 CopyRequest cr;
                 cr.sources = {source};
                 cr.where = where(in) + ": RUN --mount";
-                if (!sums_) sums_.emplace(e_.root() + "/build-cache/sums");
-                key += " " + HAKO_TRY(plan_copy(cr, SourceRoot{context_, &ignore_}, e_.images(), &*sums_)).checksum;
+                key += " " + HAKO_TRY(plan_copy(cr, SourceRoot{context_, &ignore_}, e_.images(), &sums())).checksum;
             }
             UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!rootfd) return sys_error("open `" + root + "`");
@@ -515,8 +514,7 @@ Status Builder::copy_instruction(State& s, const build::Instruction& in) {
         src.path = context_;
         src.ignore = &ignore_;
     }
-    if (!sums_) sums_.emplace(e_.root() + "/build-cache/sums");
-    auto plan = HAKO_TRY(plan_copy(r, src, e_.images(), src.ignore ? &*sums_ : nullptr));
+    auto plan = HAKO_TRY(plan_copy(r, src, e_.images(), src.ignore ? &sums() : nullptr));
     json key{{"sum", plan.checksum}, {"dest", r.dest}, {"workdir", r.workdir}, {"chown", r.chown},
              {"chmod", r.chmod ? static_cast<int>(*r.chmod) : -1}};
     std::string text = in.keyword + " " + key.dump();

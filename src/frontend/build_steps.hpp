@@ -81,6 +81,10 @@ private:
     build::Stages stages_;
     build::Ignore ignore_;
     std::optional<SumCache> sums_;  // (the context's files: not a stage's)
+    SumCache& sums() {
+        if (!sums_) sums_.emplace(e_.root() + "/build-cache/sums");
+        return *sums_;
+    }
     std::map<std::string, std::string> args_;     // --build-arg
     std::map<std::string, std::string> secrets_;  // id -> host file
     std::set<std::string> used_, declared_;
