@@ -2,7 +2,10 @@
 
 #include <time.h>
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <string>
 
 namespace hako {
 
@@ -46,6 +49,38 @@ std::string join_strings(const std::vector<std::string>& parts, std::string_view
         out += parts[i];
     }
     return out;
+}
+
+Result<int64_t> parse_size(std::string_view s, std::string_view what) {
+    auto bad = [&] { return error(std::string(what) + ": invalid size \"" + std::string(s) + "\" (e.g. 512m, 1g)"); };
+    size_t i = 0, dots = 0;
+    double whole = 0, scale = 1;
+    bool digits = false;
+    for (; i < s.size() && (isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'); ++i) {
+        if (s[i] == '.') {
+            if (++dots > 1) return bad();
+            continue;
+        }
+        digits = true;
+        if (dots) scale /= 10;
+        whole = dots ? whole + (s[i] - '0') * scale : whole * 10 + (s[i] - '0');
+    }
+    if (!digits) return bad();
+    std::string unit(s.substr(i));
+    if (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
+    for (auto& c : unit) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    if (unit.size() > 1 && unit.back() == 'b') unit.pop_back();
+    if (unit.size() > 1 && unit.back() == 'i') unit.pop_back();
+    double mult = 1;
+    if (!unit.empty() && unit != "b") {
+        static constexpr std::string_view kUnits = "kmgtp";
+        auto p = unit.size() == 1 ? kUnits.find(unit[0]) : std::string_view::npos;
+        if (p == std::string_view::npos) return bad();
+        for (size_t k = 0; k <= p; ++k) mult *= 1024;
+    }
+    double v = whole * mult;
+    if (!std::isfinite(v) || v >= 9.2233720368547758e18) return bad();
+    return static_cast<int64_t>(v);
 }
 
 }  // namespace hako

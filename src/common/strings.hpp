@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace hako {
 
 // Split on `sep`, dropping empty pieces: split("a::b:", ':') -> {"a", "b"}.
@@ -19,5 +21,10 @@ std::string join_strings(const std::vector<std::string>& parts, std::string_view
 
 // The current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T01:02:03.000000004Z").
 std::string now_rfc3339();
+
+// A size as docker and runc take it (go-units RAMInBytes): "1024", "512m",
+// "1.5GiB", "2 kb"; units b k m g t p, binary, with an optional "b"/"ib".
+// Errors name `what` and the value; no overflow (over 2^63-1 is an error).
+Result<int64_t> parse_size(std::string_view s, std::string_view what);
 
 }  // namespace hako

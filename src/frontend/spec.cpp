@@ -94,15 +94,9 @@ Result<std::vector<std::string>> capabilities(const RunOptions& o) {
 
 // "100m", "1g", "512k", "1048576" -> bytes.
 Result<int64_t> parse_bytes(const std::string& s, const char* flag) {
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    std::string unit(end, s.data() + s.size());
-    for (auto& c : unit) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    if (!unit.empty() && unit.back() == 'b') unit.pop_back();
-    int64_t mul = unit.empty() ? 1 : unit == "k" ? 1 << 10 : unit == "m" ? 1 << 20 : unit == "g" ? 1 << 30 : 0;
-    if (ec != std::errc{} || n <= 0 || mul == 0)
-        return error(std::string(flag) + ": invalid size `" + s + "` (e.g. 100m, 1g)");
-    return n * mul;
+    auto n = HAKO_TRY(parse_size(s, flag));
+    if (n <= 0) return error(std::string(flag) + ": invalid size `" + s + "` (must be more than 0)");
+    return n;
 }
 
 namespace {

@@ -9,21 +9,26 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #ifdef HAKO_HAVE_ISAL
 #include <isa-l/igzip_lib.h>
 #endif
 
+#include "common/strings.hpp"
 #include "image/layer.hpp"
+#include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::image {
@@ -161,20 +166,47 @@ struct WriterFree {
 };
 
 
-Status whiteout(const std::string& dir, const std::string& rel_parent, const std::string& base) {
-    std::string parent = rel_parent.empty() ? dir : dir + "/" + rel_parent;
-    HAKO_TRY(sys::mkdir_all(parent, 0755));
-    if (base == ".wh..wh..opq") {
-        if (setxattr(parent.c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+// A whiteout, resolved with the layer directory as its root: a symlink the
+// layer planted (`a -> /etc`, then `a/.wh.passwd`) cannot lead to a host path.
+Status whiteout(int dirfd, const std::string& rel_parent, const std::string& base) {
+    std::string hidden = base.substr(4);
+    bool opaque = base == ".wh..wh..opq";
+    if (!opaque && (hidden.empty() || hidden == "." || hidden == ".." || hidden.find('/') != std::string::npos))
+        return error("whiteout `" + rel_parent + "/" + base + "`: not a file name");
+    auto parent = HAKO_TRY_CTX(sys::mkdir_all_in_root(dirfd, rel_parent.empty() ? "." : rel_parent, 0755), "whiteout in `" + rel_parent + "`");
+    if (opaque) {
+        UniqueFd d(::open(sys::fd_path(parent.get()).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!d || fsetxattr(d.get(), "trusted.overlay.opaque", "y", 1, 0) < 0)
             return sys_error("mark `" + rel_parent + "` opaque (trusted.overlay.opaque)");
         return {};
     }
-    std::string target = parent + "/" + base.substr(4);
     std::error_code ec;
-    std::filesystem::remove_all(target, ec);  // (a same-layer entry it hides)
-    if (mknod(target.c_str(), S_IFCHR | 0000, makedev(0, 0)) < 0)
-        return sys_error("whiteout `" + rel_parent + "/" + base.substr(4) + "`");
+    std::filesystem::remove_all(sys::fd_path(parent.get()) + "/" + hidden, ec);  // (a same-layer entry it hides)
+    if (mknodat(parent.get(), hidden.c_str(), S_IFCHR | 0000, makedev(0, 0)) < 0)
+        return sys_error("whiteout `" + rel_parent + "/" + hidden + "`");
     return {};
+}
+
+// trusted.overlay.* xattrs are overlayfs's own (whiteouts, opaque and
+// redirected directories, metacopy): only the whiteout conversion above
+// sets them, never a layer's own entries.
+void drop_overlay_xattrs(archive_entry* e) {
+    if (archive_entry_xattr_reset(e) == 0) return;
+    std::vector<std::pair<std::string, std::string>> keep;
+    bool dropped = false;
+    const char* name;
+    const void* value;
+    size_t size;
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+        if (std::string_view(name).starts_with("trusted.overlay.")) {
+            dropped = true;
+            continue;
+        }
+        keep.emplace_back(name, std::string(static_cast<const char*>(value), size));
+    }
+    if (!dropped) return;
+    archive_entry_xattr_clear(e);
+    for (const auto& [n, v] : keep) archive_entry_xattr_add_entry(e, n.c_str(), v.data(), v.size());
 }
 
 }  // namespace
@@ -189,14 +221,46 @@ std::string clean_name(const char* p) {
 }
 
 namespace {
-Result<Unpacked> unpack(Reader* r, int fd, const std::string& dir);
+
+// What one layer may write, a tar bomb's bound: HAKO_LAYER_MAX_SIZE bytes
+// (a size: "10g"; unset: no bound of its own), and never the file system's
+// last 64 MiB (or 1% of it, the less).
+struct Budget {
+    uint64_t max = 0;  // 0: none
+    uint64_t charged = 0;
+    uint64_t next_check = 0;
+    std::string dir;
+
+    Status charge(uint64_t n) {
+        charged += n;
+        if (max && charged > max)
+            return error("the layer is larger than HAKO_LAYER_MAX_SIZE (" + std::to_string(max) + " bytes)");
+        if (charged < next_check) return {};
+        next_check = charged + (16 << 20);
+        struct statvfs vfs{};
+        if (::statvfs(dir.c_str(), &vfs) != 0) return {};
+        uint64_t total = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+        uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+        if (avail < std::min<uint64_t>(64 << 20, total / 100))
+            return error("unpacking stopped: the file system of `" + dir + "` is almost full (" +
+                         std::to_string(avail >> 20) + " MiB left)");
+        return {};
+    }
+};
+
+Result<Unpacked> unpack(Reader* r, int fd, const std::string& dir, Budget& budget);
+
 }  // namespace
 
 Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress, std::string* blob_on_error) {
     auto r = std::make_unique<Reader>();
     r->fd = fd;
     r->progress = &progress;
-    auto res = unpack(r.get(), fd, dir);
+    Budget budget;
+    budget.dir = dir;
+    if (const char* m = getenv("HAKO_LAYER_MAX_SIZE"); m && *m)
+        budget.max = static_cast<uint64_t>(HAKO_TRY(parse_size(m, "HAKO_LAYER_MAX_SIZE")));
+    auto res = unpack(r.get(), fd, dir, budget);
     if (!res && blob_on_error) {  // the digest of the whole stream: a corrupt blob is named as such
         for (;;) {
             ssize_t n = ::read(fd, r->buf, sizeof r->buf);
@@ -210,7 +274,7 @@ Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& pr
 }
 
 namespace {
-Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
+Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budget) {
     auto* r = rp;
     ssize_t first = fill(r);
     if (first < 0) return error(r->error);
@@ -242,24 +306,32 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
     std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
-                                                  ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_UNLINK);
-    // (no SECURE_NOABSOLUTEPATHS: every name is made relative by clean_name
+    // (no FFLAGS, as docker: an immutable or append-only file would be one no
+    // `rmi` could remove; no SECURE_NOABSOLUTEPATHS: every name is made relative by clean_name
     // and then prefixed with `dir` here, so all paths are absolute ones we made)
     Unpacked result;
+    UniqueFd dirfd;  // (opened for the first whiteout)
     for (;;) {
         int rc = archive_read_next_header(in.get(), &e);
         if (rc == ARCHIVE_EOF) break;
         if (rc < ARCHIVE_WARN) return error(std::string("read the archive: ") + archive_error_string(in.get()));
         std::string name = clean_name(archive_entry_pathname(e));
-        if (name.empty()) continue;  // "./": the layer's own directory
+        if (name.empty()) continue;
+        HAKO_TRY_CTX(budget.charge(512), "`" + name + "`");  // (an entry costs an inode at least)  // "./": the layer's own directory
         auto slash = name.rfind('/');
         std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
         std::string parent = slash == std::string::npos ? "" : name.substr(0, slash);
         if (base.rfind(".wh.", 0) == 0) {
-            HAKO_TRY(whiteout(dir, parent, base));
+            if (!dirfd) {
+                dirfd = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!dirfd) return sys_error("open `" + dir + "`");
+            }
+            HAKO_TRY(whiteout(dirfd.get(), parent, base));
             continue;
         }
+        drop_overlay_xattrs(e);
         archive_entry_set_pathname(e, (dir + "/" + name).c_str());
         if (const char* link = archive_entry_hardlink(e))
             archive_entry_set_hardlink(e, (dir + "/" + clean_name(link)).c_str());
@@ -273,6 +345,7 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir) {
                 if (archive_write_data_block(out.get(), buf, size, off) < ARCHIVE_WARN)
                     return error("unpack `" + name + "`: " + archive_error_string(out.get()));
                 result.size += size;
+                HAKO_TRY_CTX(budget.charge(size), "`" + name + "`");
             }
             if (rc != ARCHIVE_EOF) return error("read `" + name + "`: " + archive_error_string(in.get()));
         }

@@ -23,6 +23,9 @@ std::string clean_name(const char* p);
 // Unpack the tar stream on `fd` (any compression libarchive knows) into
 // the existing, empty directory `dir`. On failure, `blob_on_error` (when
 // given) gets the digest of the whole stream (the rest read and hashed).
+// Nothing is written outside `dir` (`..`, absolute names, symlinks and hard
+// links that lead out, whiteouts through a symlink); a layer stops with an
+// error past HAKO_LAYER_MAX_SIZE bytes or when its file system is nearly full.
 Result<Unpacked> unpack_layer(int fd, const std::string& dir, const Progress& progress,
                               std::string* blob_on_error = nullptr);
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "frontend/cp.hpp"
+#include "tar_fixtures.hpp"
 
 using hako::frontend::Change;
 using hako::frontend::CopyOptions;
@@ -31,6 +32,9 @@ using hako::frontend::copy_tar_from_container;
 using hako::frontend::copy_tar_to_container;
 using hako::frontend::copy_to_container;
 using hako::frontend::diff_upper;
+using hako::testing::make_tar;
+using hako::testing::TarEntry;
+using hako::testing::temp_fd;
 namespace fs = std::filesystem;
 
 namespace {
@@ -79,14 +83,6 @@ std::string link_of(const std::string& path) {
     return n < 0 ? "<not a link>" : std::string(buf, static_cast<size_t>(n));
 }
 
-// A temporary file's fd (for the tar streams).
-int temp_fd() {
-    char t[] = "/tmp/hako-cp-tar-XXXXXX";
-    int fd = ::mkstemp(t);
-    ::unlink(t);
-    return fd;
-}
-
 // The entry names (and owner of each) of the tar in fd, from its start.
 std::vector<std::string> tar_names(int fd, std::vector<std::pair<long, long>>* owners = nullptr) {
     ::lseek(fd, 0, SEEK_SET);
@@ -101,47 +97,6 @@ std::vector<std::string> tar_names(int fd, std::vector<std::pair<long, long>>* o
     }
     archive_read_free(a);
     return out;
-}
-
-struct TarEntry {
-    std::string name;
-    char type = 'f';  // f file, d dir, l symlink
-    std::string data;  // content, or a symlink's target
-    long uid = 1234, gid = 5678;
-};
-
-// A tar of those entries in a temporary file, its fd at the start.
-int make_tar(const std::vector<TarEntry>& entries) {
-    int fd = temp_fd();
-    archive* a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_open_fd(a, fd);
-    for (const auto& t : entries) {
-        archive_entry* e = archive_entry_new();
-        archive_entry_set_pathname(e, t.name.c_str());
-        archive_entry_set_uid(e, t.uid);
-        archive_entry_set_gid(e, t.gid);
-        archive_entry_set_mtime(e, kTime, 0);
-        if (t.type == 'd') {
-            archive_entry_set_filetype(e, AE_IFDIR);
-            archive_entry_set_perm(e, 0755);
-        } else if (t.type == 'l') {
-            archive_entry_set_filetype(e, AE_IFLNK);
-            archive_entry_set_perm(e, 0777);
-            archive_entry_set_symlink(e, t.data.c_str());
-        } else {
-            archive_entry_set_filetype(e, AE_IFREG);
-            archive_entry_set_perm(e, 0600);
-            archive_entry_set_size(e, static_cast<la_int64_t>(t.data.size()));
-        }
-        archive_write_header(a, e);
-        if (t.type == 'f') archive_write_data(a, t.data.data(), t.data.size());
-        archive_entry_free(e);
-    }
-    archive_write_close(a);
-    archive_write_free(a);
-    ::lseek(fd, 0, SEEK_SET);
-    return fd;
 }
 
 int count_fds() {

@@ -7,33 +7,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/runtime/commands.hpp"
+#include "common/strings.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::cli {
 namespace {
 
-// go-units RAMInBytes, as runc parses --memory: "-1", "1024", "512m", "1.5GiB".
 Result<int64_t> parse_bytes(const std::string& flag, const std::string& s) {
     if (s == "-1") return -1;
-    size_t i = 0;
-    while (i < s.size() && (isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == 0) return error("--" + flag + ": invalid size \"" + s + "\"");
-    double v = std::stod(s.substr(0, i));
-    std::string unit = s.substr(i);
-    if (!unit.empty() && unit[0] == ' ') unit.erase(0, 1);
-    for (auto& c : unit) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    if (unit.size() > 1 && unit.back() == 'b') unit.pop_back();
-    if (unit.size() > 1 && unit.back() == 'i') unit.pop_back();
-    static const std::string kUnits = "kmgtp";
-    double mult = 1;
-    if (unit.size() == 1 && unit != "b") {
-        auto p = kUnits.find(unit[0]);
-        if (p == std::string::npos) return error("--" + flag + ": invalid size \"" + s + "\"");
-        for (size_t k = 0; k <= p; ++k) mult *= 1024;
-    } else if (!unit.empty() && unit != "b") {
-        return error("--" + flag + ": invalid size \"" + s + "\"");
-    }
-    return static_cast<int64_t>(v * mult);
+    return parse_size(s, "--" + flag);
 }
 
 Result<int64_t> parse_int(const std::string& flag, const std::string& s, bool allow_negative) {
