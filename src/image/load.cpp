@@ -3,32 +3,44 @@
 // as a tar stream. The archive is unpacked to a scratch directory under the
 // store, each layer added (unpacked once, shared), then the images written.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "image/archive.hpp"
 #include "image/image.hpp"
 #include "image/json.hpp"
 #include "image/layer.hpp"
+#include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::image {
 namespace {
 
-using json = nlohmann::json;
-
-Result<json> read_json(const std::string& path) {
-    auto text = HAKO_TRY(sys::read_file(path));
-    auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded()) return error(fmt::format("`{}`: not JSON", std::filesystem::path(path).filename().string()));
-    return j;
+// A regular file inside the unpacked archive, opened for reading: the path
+// resolved with the archive as its root, so a symlink the archive holds
+// cannot lead to a host file.
+Result<UniqueFd> open_member(int rootfd, const std::string& path) {
+    auto p = HAKO_TRY_CTX(sys::open_in_root(rootfd, path, O_PATH), "`" + path + "`");
+    UniqueFd fd(::open(sys::fd_path(p.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) return sys_error("open `" + path + "`");
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0) return sys_error("stat `" + path + "`");
+    if (!S_ISREG(st.st_mode)) return error(fmt::format("`{}`: not a regular file", path));
+    return fd;
 }
 
-std::string blob(const std::string& dir, const std::string& digest) {
-    auto colon = digest.find(':');
-    return dir + "/blobs/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
+Result<std::string> read_member(int rootfd, const std::string& path) {
+    auto fd = HAKO_TRY(open_member(rootfd, path));
+    return sys::read_fd(fd.get(), "`" + path + "`");
+}
+
+bool has_member(int rootfd, const char* name) {
+    struct stat st{};
+    return ::fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 }  // namespace
@@ -43,45 +55,20 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
         }
     } cleanup{tmp};
     HAKO_TRY_CTX(unpack_layer(fd, tmp, progress), "the archive");
+    UniqueFd root(::open(tmp.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open `" + tmp + "`");
 
-    // Each image: its layer files (bottom first), config JSON, names.
-    struct Entry {
-        std::vector<std::string> layer_files;
-        std::vector<Store::Expect> expect;  // per layer
-        json config;
-        std::vector<std::string> names;
-    };
-    std::vector<Entry> entries;
-    if (sys::path_exists(tmp + "/manifest.json")) {  // docker-archive
-        auto manifest = HAKO_TRY(read_json(tmp + "/manifest.json"));
-        if (!manifest.is_array()) return error("manifest.json: expected an array");
-        for (const auto& m : manifest) {
-            Entry e;
-            if (!m.is_object() || !m.contains("Config") || !m["Config"].is_string())
-                return error("manifest.json: an entry without Config");
-            e.config = HAKO_TRY(read_json(tmp + "/" + m["Config"].get<std::string>()));
-            for (const auto& l : string_list(m, "Layers")) e.layer_files.push_back(tmp + "/" + l);
-            e.names = string_list(m, "RepoTags");
-            entries.push_back(std::move(e));
-        }
-    } else if (sys::path_exists(tmp + "/index.json")) {  // OCI layout
-        auto index = HAKO_TRY(read_json(tmp + "/index.json"));
-        if (!index.contains("manifests") || !index["manifests"].is_array())
-            return error("index.json: no manifests");
-        for (const auto& desc : index["manifests"]) {
-            Entry e;
-            auto manifest = HAKO_TRY(read_json(blob(tmp, desc.value("digest", ""))));
-            if (manifest.contains("manifests")) return error("index.json: nested indexes are not supported");
-            e.config = HAKO_TRY(read_json(blob(tmp, manifest["config"].value("digest", ""))));
-            for (const auto& l : manifest["layers"]) {
-                std::string d = l.value("digest", "");
-                e.layer_files.push_back(blob(tmp, d));
-                e.expect.push_back({d.rfind("sha256:", 0) == 0 ? d.substr(7) : "", ""});
-            }
-            if (desc.contains("annotations") && desc["annotations"].is_object()) {
-                std::string ref = desc["annotations"].value("org.opencontainers.image.ref.name", "");
-                if (!ref.empty()) e.names.push_back(ref.find(':') == std::string::npos ? ref + ":latest" : ref);
-            }
+    // Each image: its layer files (bottom first), config, names.
+    std::vector<ArchiveImage> entries;
+    if (has_member(root.get(), "manifest.json")) {  // docker-archive
+        std::string text = HAKO_TRY(read_member(root.get(), "manifest.json"));
+        entries = HAKO_TRY(parse_docker_manifest(text));
+    } else if (has_member(root.get(), "index.json")) {  // OCI layout
+        std::string text = HAKO_TRY(read_member(root.get(), "index.json"));
+        for (auto& ie : HAKO_TRY(parse_oci_index(text))) {
+            std::string manifest = HAKO_TRY(read_member(root.get(), ie.manifest));
+            auto e = HAKO_TRY(parse_oci_manifest(manifest, ie.manifest));
+            if (!ie.name.empty()) e.names.push_back(ie.name);
             entries.push_back(std::move(e));
         }
     } else {
@@ -90,23 +77,23 @@ Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress)
     }
     std::vector<Image> out;
     for (auto& e : entries) {
+        auto config_text = HAKO_TRY(read_member(root.get(), e.config));
+        auto config = nlohmann::json::parse(config_text, nullptr, false);
+        if (config.is_discarded() || !config.is_object()) return error(fmt::format("`{}`: not a JSON object", e.config));
         // The config's diff ids: each layer's uncompressed digest, verified.
-        auto diff_ids = e.config.contains("rootfs") ? string_list(e.config["rootfs"], "diff_ids") : std::vector<std::string>{};
-        e.expect.resize(e.layer_files.size());
-        for (size_t i = 0; i < e.layer_files.size() && i < diff_ids.size(); ++i)
-            if (diff_ids[i].rfind("sha256:", 0) == 0) e.expect[i].diff = diff_ids[i].substr(7);
+        auto diff_ids = config.contains("rootfs") ? string_list(config["rootfs"], "diff_ids") : std::vector<std::string>{};
         Image img;
-        for (size_t i = 0; i < e.layer_files.size(); ++i) {
-            const auto& f = e.layer_files[i];
-            UniqueFd lfd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!lfd) return sys_error("open layer `" + f.substr(tmp.size() + 1) + "`");
-            std::string digest =
-                HAKO_TRY_CTX(add_layer(lfd.get(), {}, e.expect[i]), "layer `" + f.substr(tmp.size() + 1) + "`");
+        for (size_t i = 0; i < e.layers.size(); ++i) {
+            const auto& f = e.layers[i];
+            Store::Expect expect{e.blob_digests[i], ""};
+            if (i < diff_ids.size() && diff_ids[i].rfind("sha256:", 0) == 0) expect.diff = diff_ids[i].substr(7);
+            auto lfd = HAKO_TRY_CTX(open_member(root.get(), f), "layer");
+            std::string digest = HAKO_TRY_CTX(add_layer(lfd.get(), {}, expect), "layer `" + f + "`");
             img.layers.push_back(digest);
             img.layer_sizes.push_back(added_size(digest));
             img.size += img.layer_sizes.back();
         }
-        if (e.config.is_object() && e.config.contains("config")) img.config = config_from_json(e.config["config"]);
+        if (config.contains("config")) img.config = config_from_json(config["config"]);
         for (auto& n : e.names) img.names.push_back(normalize_name(n));
         HAKO_TRY(save(img));
         out.push_back(std::move(img));
