@@ -201,18 +201,30 @@ void Cgroup::index_dirs() {
     }
 }
 
+namespace {
+
+// The container's cgroup in hierarchy h, relative to its mount.
+std::string relative_dir(const Hierarchy& h, const std::string& spec_path, const std::string& id) {
+    if (spec_path.empty()) return join_path(h.own, "hako-" + id);
+    if (spec_path[0] == '/') return spec_path;
+    return join_path(h.own, spec_path);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> Cgroup::planned_dirs(const std::string& spec_path, const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& h : HAKO_TRY(hierarchies(is_pure_v2())))
+        out.push_back(join_path(h.mount, relative_dir(h, spec_path, id)));
+    return out;
+}
+
 Result<Cgroup> Cgroup::create(const std::string& spec_path, const std::string& id) {
     log::Step step("create cgroups");
     Cgroup cg;
     cg.v2_ = is_pure_v2();
     for (const auto& h : HAKO_TRY(hierarchies(cg.v2_))) {
-        std::string rel;
-        if (spec_path.empty())
-            rel = join_path(h.own, "hako-" + id);
-        else if (spec_path[0] == '/')
-            rel = spec_path;
-        else
-            rel = join_path(h.own, spec_path);
+        std::string rel = relative_dir(h, spec_path, id);
         std::string dir = join_path(h.mount, rel);
         cg.existed_ = cg.existed_ || sys::path_exists(dir);
         if (h.controllers.empty()) {

@@ -43,6 +43,8 @@ public:
     // exec'd processes are cloned into it (open_leaf), which spares the
     // locked cgroup.procs write the v1 hierarchies avoid (join_self).
     static Result<Cgroup> create(const std::string& spec_path, const std::string& id);
+    // The directories create() would make (one per hierarchy), none made.
+    static Result<std::vector<std::string>> planned_dirs(const std::string& spec_path, const std::string& id);
     // The cgroup of an existing container, from the directories it recorded.
     static Cgroup from_dirs(std::vector<std::string> dirs);
 

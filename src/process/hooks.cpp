@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +35,12 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
     std::vector<char*> argv = c_strings(args);
     std::vector<char*> envp = c_strings(hook.env);
     char** env = hook.env.empty() ? environ : envp.data();
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return sys_error(what + ": fork");
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // (a killed runtime leaves no hook running)
+        if (getppid() != parent) _exit(126);
         signal(SIGPIPE, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);

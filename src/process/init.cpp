@@ -2,6 +2,7 @@
 // exceptions here; the first failing step's error goes to the parent over
 // the sync socket and init exits.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -49,6 +50,10 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     // (our fds, our exe) out of reach of anything else.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // The runtime may have died before that: its end of the sync socket
+    // (close-on-exec, held by it alone) is closed then.
+    pollfd hup{sync_fd, POLLRDHUP, 0};
+    if (poll(&hup, 1, 0) == 1 && (hup.revents & (POLLHUP | POLLRDHUP))) _exit(1);
 
     if (cfg.cgroup_self_join) {
         log::Step step("join cgroups");

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "common/fault.hpp"
 #include "fs/fs.hpp"
 #include "process/sync.hpp"
 #include "common/log.hpp"
@@ -132,6 +133,7 @@ Result<Launched> launch(const LaunchConfig& config) {
     sources.clear();  // (init has its copies)
     ChildGuard guard(pid);
     log::debug("init cloned: pid {}", pid);
+    fault_point("launch:cloned");
 
     // A message to init. When init is gone (EPIPE), its own error is still
     // queued on the socket: the loop below reads it, and that is what the
@@ -195,6 +197,7 @@ Result<Launched> launch(const LaunchConfig& config) {
                 break;
             }
             case MsgType::Ready: {
+                fault_point("launch:ready");
                 if (spec.process && spec.process->oom_score_adj)
                     HAKO_TRY_CTX(sys::write_file("/proc/" + std::to_string(init) + "/oom_score_adj",
                                                  std::to_string(*spec.process->oom_score_adj)),

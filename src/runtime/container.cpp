@@ -9,10 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.hpp"
+#include "common/fault.hpp"
 #include "common/scope.hpp"
 #include "common/strings.hpp"
 #include "oci/spec.hpp"
@@ -187,10 +190,29 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
 
     auto dir = HAKO_TRY(store.create(opts.id));
     ScopeExit remove_dir([&dir] { (void)dir.remove(); });
-    auto cg = HAKO_TRY(cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id));
+    fault_point("create:state-dir");
+    // A record from the first moment, with the cgroup about to be made: a
+    // create killed at any point leaves what `delete --force` cleans up
+    // (no pid yet: the container reads as stopped).
+    ContainerState st;
+    st.oci_version = spec.oci_version;
+    st.id = opts.id;
+    st.bundle = bundle;
+    st.rootfs = rootfs;
+    st.created = now_rfc3339();
+    st.owner = getuid();
+    st.annotations = spec.annotations;
+    const std::string cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+    st.cgroup_dirs = HAKO_TRY(cgroup::Cgroup::planned_dirs(cgroups_path, opts.id));
+    if (std::any_of(st.cgroup_dirs.begin(), st.cgroup_dirs.end(), sys::path_exists))
+        st.cgroup_dirs.clear();  // (a cgroup that is not ours to remove)
+    HAKO_TRY(dir.save(st));
+    fault_point("create:recorded");
+    auto cg = HAKO_TRY(cgroup::Cgroup::create(cgroups_path, opts.id));
     ScopeExit remove_cgroup([&cg] {
         if (!cg.existed()) (void)cg.destroy();
     });
+    fault_point("create:cgroup");
     if (cg.existed()) {
         auto held = cg.pids();
         if (held && !held->empty())
@@ -225,14 +247,6 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     if (!spec.hooks || spec.hooks->start_container.empty()) stub = HAKO_TRY(proc::make_exec_stub());
     lc.exec_stub_fd = stub.get();
 
-    ContainerState st;
-    st.oci_version = spec.oci_version;
-    st.id = opts.id;
-    st.bundle = bundle;
-    st.rootfs = rootfs;
-    st.created = now_rfc3339();
-    st.owner = getuid();
-    st.annotations = spec.annotations;
     st.cgroup_dirs = cg.dirs();
     if (spec.hooks) {
         st.poststart = spec.hooks->poststart;
@@ -245,6 +259,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
                 now.pid = init;
                 std::string text = hook_state(now, ContainerStatus::Created);
                 log::Step step("prestart and createRuntime hooks");
+                fault_point("create:hooks");
                 HAKO_TRY(proc::run_hooks(hooks.prestart, "prestart", text));
                 HAKO_TRY(proc::run_hooks(hooks.create_runtime, "createRuntime", text));
                 return text;
@@ -258,6 +273,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
                                          listener.get());
         };
     auto launched = HAKO_TRY(proc::launch(lc));
+    fault_point("create:launched");
     console.theirs.reset();
     st.pid = launched.pid;
     st.pid_start = process_start_time(launched.pid);
@@ -274,6 +290,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
         waitpid(launched.pid, nullptr, 0);
         return std::unexpected(std::move(saved).error());
     }
+    fault_point("create:saved");
     remove_dir.release();
     remove_cgroup.release();
     return st;

@@ -175,9 +175,10 @@ Result<ContainerDir> StateStore::open(const std::string& id) const {
         return sys_error("open `" + path + "`");
     }
     auto lock = HAKO_TRY(take_lock(fd.get(), path));
-    // Deleted while we waited for the lock?
+    // Deleted while we waited for the lock? (A directory without state.json
+    // is what a create killed early leaves: opened, so delete removes it.)
     struct stat st{};
-    if (fstatat(fd.get(), kStateFile, &st, 0) < 0)
+    if (fstat(fd.get(), &st) < 0 || st.st_nlink == 0)
         return std::unexpected(Error{kNoSuchContainer, "container `" + id + "` does not exist"});
     return ContainerDir(path, std::move(fd), std::move(lock));
 }
