@@ -27,7 +27,8 @@ for t in $targets; do
     corpus=$(mktemp -d)
     cp "$here/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
     log=$out/fuzz-$t.log
-    if "$out/tests/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 \
+    # (fuzz_layer makes every mount read-only but these and its scratch /mnt)
+    if HAKO_FUZZ_WRITABLE="$corpus:$art:$out" "$out/tests/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 \
            -artifact_prefix="$art/$t-" "$corpus" >"$log" 2>&1; then
         runs=$(grep -Eo 'Done [0-9]+ runs' "$log" | grep -Eo '[0-9]+' || echo "?")
         printf '%-12s ok      %10s runs in %s s\n' "$t" "$runs" "$secs"
