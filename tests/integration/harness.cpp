@@ -425,6 +425,22 @@ bool path_exists(const std::string& path) {
     return lstat(path.c_str(), &st) == 0;
 }
 
+std::vector<std::string> cgroups_named(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    std::filesystem::recursive_directory_iterator it("/sys/fs/cgroup",
+                                                     std::filesystem::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it.depth() > 5) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory(ec) && std::find(names.begin(), names.end(), it->path().filename()) != names.end())
+            out.push_back(it->path());
+    }
+    return out;
+}
+
 bool process_alive(pid_t pid) {
     char st = proc_state(pid);
     return pid > 0 && st != 0 && st != 'Z' && st != 'X';

@@ -136,6 +136,9 @@ std::string read_file(const std::string& path);  // throws if unreadable
 void write_file(const std::string& path, std::string_view content, mode_t mode = 0644);
 bool path_exists(const std::string& path);       // lstat
 std::string sha256_file(const std::string& path);
+// Directories with one of `names` in any cgroup hierarchy, 5 levels deep at
+// most (runtimes name a container's cgroup after its id, hako "hako-ID").
+std::vector<std::string> cgroups_named(const std::vector<std::string>& names);
 // The process exists and is not a zombie (container inits are reparented to
 // the host's init, which may reap them late).
 bool process_alive(pid_t pid);

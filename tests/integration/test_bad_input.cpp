@@ -10,23 +10,6 @@ namespace {
 
 using BadInput = ContainerTest;
 
-// Directories named `id` in any cgroup hierarchy (runtimes name a container's
-// cgroup after its id when cgroupsPath is not set).
-std::vector<std::string> cgroups_named(const std::string& id) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    std::filesystem::recursive_directory_iterator it("/sys/fs/cgroup",
-                                                     std::filesystem::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (it.depth() > 5) {
-            it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_directory(ec) && it->path().filename() == id) out.push_back(it->path());
-    }
-    return out;
-}
-
 // Runs `run` and `create` on the bundle; each must fail, say on stderr what is
 // wrong (matching `pattern`, case-insensitive) and leave nothing behind.
 void expect_refused(Runtime& rt, Bundle& b, const std::string& pattern, bool write_config = true) {
@@ -47,7 +30,7 @@ void expect_refused(Runtime& rt, Bundle& b, const std::string& pattern, bool wri
         auto st = rt({"state", id});
         EXPECT_NE(st.exit_code, 0) << "state of a refused container" << st;
         EXPECT_TRUE(rt.list_ids().empty()) << rt({"list"});
-        EXPECT_TRUE(cgroups_named(id).empty()) << "cgroup left behind: " << cgroups_named(id)[0];
+        EXPECT_TRUE(cgroups_named({id}).empty()) << "cgroup left behind: " << cgroups_named({id})[0];
         EXPECT_EQ(host_mounts().size(), before) << "mount count changed";
         std::error_code ec;
         for (auto& e : std::filesystem::recursive_directory_iterator(rt.root(), ec))

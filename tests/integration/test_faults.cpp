@@ -36,29 +36,13 @@ std::vector<pid_t> processes_with(const std::string& token) {
     return out;
 }
 
-std::vector<std::string> cgroups_for(const std::string& id) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    std::filesystem::recursive_directory_iterator it("/sys/fs/cgroup",
-                                                     std::filesystem::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (it.depth() > 5) {
-            it.disable_recursion_pending();
-            continue;
-        }
-        auto name = it->path().filename().string();
-        if (it->is_directory(ec) && (name == id || name == "hako-" + id)) out.push_back(it->path());
-    }
-    return out;
-}
-
 // After `delete --force`: nothing of the container is left.
 void expect_nothing_left(Runtime& rt, Bundle& b, const std::string& id, const std::string& token, size_t mounts_before) {
     auto del = rt.remove(id, /*force=*/true);
     EXPECT_TRUE(del.ok()) << del;
     EXPECT_TRUE(wait_until([&] { return processes_with(token).empty(); }, 5s))
         << "process left: pid " << processes_with(token)[0];
-    EXPECT_TRUE(cgroups_for(id).empty()) << "cgroup left: " << cgroups_for(id)[0];
+    EXPECT_TRUE(cgroups_named({id, "hako-" + id}).empty()) << "cgroup left: " << cgroups_named({id, "hako-" + id})[0];
     EXPECT_EQ(host_mounts().size(), mounts_before) << "mount count changed";
     EXPECT_TRUE(mounts_under(b.dir()).empty());
     EXPECT_TRUE(rt.list_ids().empty()) << rt({"list"});
