@@ -214,8 +214,7 @@ struct TarOut {
         }
     }
     Status fail(const std::string& name) {
-        const char* s = archive_error_string(a);
-        return error("write `" + name + "` into the image: " + (s ? s : "failed"));
+        return error("write `" + name + "` into the image: " + image::archive_message(a));
     }
     // One entry of a source (dirfd/name), as `target` in the image.
     Status entry(int dirfd, const std::string& name, const struct stat& st, const std::string& target) {
@@ -237,12 +236,12 @@ struct TarOut {
         archive_read_support_format_tar(in.get());
         archive_read_support_format_gnutar(in.get());
         if (::lseek(fd, 0, SEEK_SET) < 0 || archive_read_open_fd(in.get(), fd, 1 << 16) != ARCHIVE_OK)
-            return error("ADD `" + what + "`: " + archive_error_string(in.get()));
+            return error("ADD `" + what + "`: " + image::archive_message(in.get()));
         for (;;) {
             archive_entry* e = nullptr;
             int rc = archive_read_next_header(in.get(), &e);
             if (rc == ARCHIVE_EOF) return {};
-            if (rc < ARCHIVE_WARN) return error("ADD `" + what + "`: " + archive_error_string(in.get()));
+            if (rc < ARCHIVE_WARN) return error("ADD `" + what + "`: " + image::archive_message(in.get()));
             std::string n = image::clean_name(archive_entry_pathname(e));
             if (n.empty()) continue;
             std::string target = join(dir, n);
@@ -259,7 +258,7 @@ struct TarOut {
             la_int64_t off;
             while ((rc = archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK)
                 if (archive_write_data(a, buf, size) < 0) return fail(target);
-            if (rc != ARCHIVE_EOF) return error("ADD `" + what + "`: " + archive_error_string(in.get()));
+            if (rc != ARCHIVE_EOF) return error("ADD `" + what + "`: " + image::archive_message(in.get()));
         }
     }
 };
@@ -441,7 +440,7 @@ Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& 
     archive_write_set_format_pax_restricted(a.get());
     archive_write_set_bytes_in_last_block(a.get(), 1);
     if (archive_write_open(a.get(), &fd, nullptr, to_fd, nullptr) != ARCHIVE_OK)
-        return into.finish(error("tar: " + std::string(archive_error_string(a.get()))));
+        return into.finish(error("tar: " + image::archive_message(a.get())));
     TarOut out{a.get(), owner ? owner : std::optional<std::pair<uid_t, gid_t>>(std::pair<uid_t, gid_t>{0, 0}), r.chmod};
     const int64_t now = r.epoch >= 0 ? r.epoch : static_cast<int64_t>(::time(nullptr));
     auto file_target = [&](const std::string& name) { return dest_dir ? join(tdest, name) : tdest; };

@@ -313,11 +313,6 @@ struct EntryFree {
     void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
-std::string la_error(archive* a) {
-    const char* s = archive_error_string(a);
-    return s ? s : "failed";
-}
-
 struct Sink {
     int fd;
     int err = 0;
@@ -352,7 +347,7 @@ struct Packer {
 
     Status fail(const std::string& what) {
         if (sink->err) return sys_error("write the tar stream", sink->err);
-        return error(what + ": " + la_error(out));
+        return error(what + ": " + image::archive_message(out));
     }
 
     // `path` (stat `st`) as entry `name`, a directory with all below it.
@@ -366,7 +361,7 @@ struct Packer {
         std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
         archive_entry_copy_sourcepath(e.get(), path.c_str());
         if (archive_read_disk_entry_from_file(disk, e.get(), fd.get(), &st) < ARCHIVE_WARN)
-            return error("read `" + path + "`: " + la_error(disk));
+            return error("read `" + path + "`: " + image::archive_message(disk));
         std::vector<std::pair<std::string, std::string>> keep;  // (overlayfs's own attributes stay)
         {
             const char* k;
@@ -440,7 +435,7 @@ Status pack(int fd, const std::string& path, const std::string& name, const stru
     archive_write_set_format_pax_restricted(out.get());
     archive_write_set_bytes_in_last_block(out.get(), 1);
     if (archive_write_open(out.get(), &sink, nullptr, sink_write, nullptr) != ARCHIVE_OK)
-        return error("tar: " + la_error(out.get()));
+        return error("tar: " + image::archive_message(out.get()));
     std::unique_ptr<archive, ReadFree> disk(archive_read_disk_new());  // (no name lookup: numeric owners)
     Packer p{out.get(), disk.get(), &sink, {}};
     HAKO_TRY(p.add(path, name, st, follow));
@@ -482,14 +477,14 @@ Status unpack(int fd, const Unpack& u) {
     std::unique_ptr<archive, ReadFree> in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
-    if (archive_read_open_fd(in.get(), fd, 1 << 16) != ARCHIVE_OK) return error("read the tar stream: " + la_error(in.get()));
+    if (archive_read_open_fd(in.get(), fd, 1 << 16) != ARCHIVE_OK) return error("read the tar stream: " + image::archive_message(in.get()));
     std::unique_ptr<archive, WriteFree> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), u.flags);
     for (;;) {
         archive_entry* e = nullptr;
         int rc = archive_read_next_header(in.get(), &e);
         if (rc == ARCHIVE_EOF) break;
-        if (rc < ARCHIVE_WARN) return error("read the tar stream: " + la_error(in.get()));
+        if (rc < ARCHIVE_WARN) return error("read the tar stream: " + image::archive_message(in.get()));
         const char* raw = archive_entry_pathname(e);
         std::string name = raw ? raw : "";
         if (u.rebase) {
@@ -509,20 +504,20 @@ Status unpack(int fd, const Unpack& u) {
             archive_entry_set_gid(e, 0);
         }
         rc = archive_write_header(out.get(), e);
-        if (rc < ARCHIVE_WARN) return error("unpack `" + name + "`: " + la_error(out.get()));
+        if (rc < ARCHIVE_WARN) return error("unpack `" + name + "`: " + image::archive_message(out.get()));
         if (archive_entry_size(e) > 0) {
             const void* buf;
             size_t size;
             la_int64_t off;
             while ((rc = archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK)
                 if (archive_write_data_block(out.get(), buf, size, off) < ARCHIVE_WARN)
-                    return error("unpack `" + name + "`: " + la_error(out.get()));
-            if (rc != ARCHIVE_EOF) return error("read `" + name + "` from the tar stream: " + la_error(in.get()));
+                    return error("unpack `" + name + "`: " + image::archive_message(out.get()));
+            if (rc != ARCHIVE_EOF) return error("read `" + name + "` from the tar stream: " + image::archive_message(in.get()));
         }
         if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
-            return error("unpack `" + name + "`: " + la_error(out.get()));
+            return error("unpack `" + name + "`: " + image::archive_message(out.get()));
     }
-    if (archive_write_close(out.get()) < ARCHIVE_WARN) return error("unpack: " + la_error(out.get()));
+    if (archive_write_close(out.get()) < ARCHIVE_WARN) return error("unpack: " + image::archive_message(out.get()));
     if (u.drain) {
         char buf[1 << 14];
         for (;;) {

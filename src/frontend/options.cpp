@@ -173,9 +173,16 @@ Status check_destination(const std::string& dst, const std::string& what) {
 
 // -v SRC:DST[:OPTS] | NAME:DST[:OPTS] | DST
 Result<MountSpec> parse_volume(const std::string& v) {
-    auto parts = split(v, ':');
+    std::vector<std::string_view> parts;  // (empty pieces kept: `-v /dst:` is an error, not a volume at "/dst:")
+    for (size_t start = 0;;) {
+        size_t colon = v.find(':', start);
+        parts.push_back(std::string_view(v).substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
     std::string what = "-v `" + v + "`";
     MountSpec m;
+    if (v.empty()) return error("-v: an empty value (expected SRC:DST[:OPTIONS], NAME:DST[:OPTIONS] or DST)");
     if (parts.size() == 1) {  // anonymous
         m.type = "volume";
         m.destination = v;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "image/layer.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::image {
@@ -190,7 +191,7 @@ struct Walker {
         return true;
     }
     bool fail(const std::string& r) {
-        failure = "`" + r + "`: " + (archive_error_string(out) ? archive_error_string(out) : "write failed");
+        failure = "`" + r + "`: " + archive_message(out);
         return false;
     }
 };
@@ -219,11 +220,11 @@ Result<Exported> export_layer(const std::string& dir, int fd, Compression c, int
     archive_write_set_bytes_in_last_block(out.get(), 1);
     std::unique_ptr<archive, DiskFree> disk(archive_read_disk_new());
     if (archive_write_open(out.get(), &s, nullptr, on_write, nullptr) != ARCHIVE_OK)
-        return error(std::string("tar: ") + archive_error_string(out.get()));
+        return error("tar: " + archive_message(out.get()));
     Walker w{out.get(), disk.get(), dir, {}, {}};
     if (!w.walk("")) return error("export layer `" + dir + "`: " + w.failure);
     if (archive_write_close(out.get()) != ARCHIVE_OK)
-        return error(std::string("tar: ") + archive_error_string(out.get()));
+        return error("tar: " + archive_message(out.get()));
     if (!s.feed(nullptr, 0, true)) return s.err ? sys_error("write the layer", s.err) : error("compress the layer");
     Exported e;
     e.diff_id = s.diff.hex();

@@ -138,7 +138,7 @@ la_ssize_t plain(Reader* r) {
 #endif
     {
         n = archive_read_data(r->stage1, r->out, sizeof r->out);
-        if (n < 0) r->error = archive_error_string(r->stage1) ? archive_error_string(r->stage1) : "decompress";
+        if (n < 0) r->error = archive_message(r->stage1);
     }
     if (n > 0) r->diff.update(r->out, static_cast<size_t>(n));
     return n;
@@ -210,6 +210,11 @@ void drop_overlay_xattrs(archive_entry* e) {
 }
 
 }  // namespace
+
+std::string archive_message(struct archive* a) {
+    const char* s = archive_error_string(a);
+    return s && *s ? s : "failed";
+}
 
 std::string clean_name(const char* p) {
     std::string s = p ? p : "";
@@ -295,14 +300,14 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budg
         archive_read_support_format_raw(raw.get());
         if (archive_read_open(raw.get(), r, nullptr, read_raw, nullptr) != ARCHIVE_OK ||
             archive_read_next_header(raw.get(), &e) != ARCHIVE_OK)
-            return error(std::string("read: ") + archive_error_string(raw.get()));
+            return error("read: " + archive_message(raw.get()));
         r->stage1 = raw.get();
     }
     std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
     if (archive_read_open(in.get(), r, nullptr, read_tar, nullptr) != ARCHIVE_OK)
-        return error(std::string("not a tar archive: ") + archive_error_string(in.get()));
+        return error("not a tar archive: " + archive_message(in.get()));
     std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
@@ -316,7 +321,7 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budg
     for (;;) {
         int rc = archive_read_next_header(in.get(), &e);
         if (rc == ARCHIVE_EOF) break;
-        if (rc < ARCHIVE_WARN) return error(std::string("read the archive: ") + archive_error_string(in.get()));
+        if (rc < ARCHIVE_WARN) return error("read the archive: " + archive_message(in.get()));
         std::string name = clean_name(archive_entry_pathname(e));
         if (name.empty()) continue;
         HAKO_TRY_CTX(budget.charge(512), "`" + name + "`");  // (an entry costs an inode at least)  // "./": the layer's own directory
@@ -336,24 +341,24 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budg
         if (const char* link = archive_entry_hardlink(e))
             archive_entry_set_hardlink(e, (dir + "/" + clean_name(link)).c_str());
         rc = archive_write_header(out.get(), e);
-        if (rc < ARCHIVE_WARN) return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+        if (rc < ARCHIVE_WARN) return error("unpack `" + name + "`: " + archive_message(out.get()));
         if (archive_entry_size(e) > 0) {
             const void* buf;
             size_t size;
             la_int64_t off;
             while ((rc = archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK) {
                 if (archive_write_data_block(out.get(), buf, size, off) < ARCHIVE_WARN)
-                    return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+                    return error("unpack `" + name + "`: " + archive_message(out.get()));
                 result.size += size;
                 HAKO_TRY_CTX(budget.charge(size), "`" + name + "`");
             }
-            if (rc != ARCHIVE_EOF) return error("read `" + name + "`: " + archive_error_string(in.get()));
+            if (rc != ARCHIVE_EOF) return error("read `" + name + "`: " + archive_message(in.get()));
         }
         if (archive_write_finish_entry(out.get()) < ARCHIVE_WARN)
-            return error("unpack `" + name + "`: " + archive_error_string(out.get()));
+            return error("unpack `" + name + "`: " + archive_message(out.get()));
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK)
-        return error(std::string("unpack: ") + archive_error_string(out.get()));
+        return error("unpack: " + archive_message(out.get()));
     // The digests are of the whole streams: what the readers left unread too.
     for (;;) {
         la_ssize_t n = plain(r);

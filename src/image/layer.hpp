@@ -9,7 +9,13 @@
 #include "common/error.hpp"
 #include "image/image.hpp"
 
+struct archive;
+
 namespace hako::image {
+
+// libarchive's message for its last error on `a`, or "failed" when it left
+// none (archive_error_string may return NULL, even after ARCHIVE_FATAL).
+std::string archive_message(struct archive* a);
 
 struct Unpacked {
     std::string digest;       // sha256 hex of the uncompressed tar (the diff id): the layer's name

@@ -15,6 +15,7 @@
 #include "common/digest.hpp"
 #include "image/export.hpp"
 #include "image/image.hpp"
+#include "image/layer.hpp"
 #include "image/json.hpp"
 #include "sys/syscalls.hpp"
 
@@ -73,8 +74,7 @@ private:
         return rc < ARCHIVE_WARN ? fail(name) : Status{};
     }
     Status fail(const std::string& what) {
-        const char* m = archive_error_string(a_.get());
-        return error(fmt::format("write {}: {}", what, m ? m : "failed"));
+        return error(fmt::format("write {}: {}", what, archive_message(a_.get())));
     }
     std::unique_ptr<archive, WriteFree> a_;
 };

@@ -80,7 +80,7 @@ TEST(Options, MountsFromEveryFlag) {
     EXPECT_EQ((*m)[5].destination, "/run");
     EXPECT_EQ((*m)[6].destination, "/imgvol");  // the image's VOLUME; /data was given
     EXPECT_TRUE((*m)[6].anonymous);
-    for (const auto& bad : std::vector<std::string>{"rel:/x:zz", "a b:/x", "/x:relative", "/h:/"}) {
+    for (const auto& bad : std::vector<std::string>{"rel:/x:zz", "a b:/x", "/x:relative", "/h:/", "", ":", "/dst:", ":/dst", "/a::ro", "/a:/b:ro:x"}) {
         RunOptions b;
         b.volumes = {bad};
         EXPECT_FALSE(parse_mounts(b, {}, none)) << bad;
