@@ -66,7 +66,7 @@ Status process_steps(const ExecConfig& cfg, int sync_fd) {
         env = security::env_with_home(p.env, p.user.uid, root.get());
     }
     if (cfg.console_fd >= 0) {
-        HAKO_TRY(setup_terminal(cfg.console_fd, p, cfg.tty_gid));
+        HAKO_TRY(setup_terminal(cfg.console_fd, p, cfg.tty_gid, /*console=*/false));
         close(cfg.console_fd);
     }
     HAKO_TRY(sys::close_fds_from(3 + cfg.preserve_fds, /*cloexec_only=*/true));

@@ -139,11 +139,13 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open /");
     HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), process.cwd, 0755), "process.cwd");
-    HAKO_TRY(fs::finish_rootfs(rc));
+    // The terminal (and /dev/console) before the rootfs is finished: a
+    // read-only root, masked paths come after, as in runc.
     if (cfg.console_fd >= 0) {
-        HAKO_TRY(setup_terminal(cfg.console_fd, process, pty_group(spec, process)));
+        HAKO_TRY(setup_terminal(cfg.console_fd, process, pty_group(spec, process), /*console=*/true));
         close(cfg.console_fd);
     }
+    HAKO_TRY(fs::finish_rootfs(rc));
     // Opened before seccomp (which may refuse openat2); entered as the user.
     auto cwd = HAKO_TRY_CTX(sys::open_in_root(root.get(), process.cwd, O_PATH | O_DIRECTORY),
                             "process.cwd");

@@ -4,14 +4,18 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "sys/inroot.hpp"
 #include "sys/socket.hpp"
 #include "sys/syscalls.hpp"
 
@@ -38,9 +42,60 @@ gid_t pty_group(const oci::Spec& spec, const oci::Process& p) {
     return p.user.gid;
 }
 
-Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid) {
-    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!master) return sys_error("open /dev/ptmx (process.terminal)");
+namespace {
+
+// The container's /dev/ptmx (our symlink to pts/ptmx, or whatever the image
+// or a hook left there), resolved inside the root and checked to be the pty
+// multiplexer, 5:2: a planted symlink can't hand us another file (CVE-2025-52565).
+Result<UniqueFd> open_ptmx() {
+    const char* what = "open `/dev/ptmx` (process.terminal)";
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open /");
+    auto path = HAKO_TRY_CTX(sys::open_in_root(root.get(), "/dev/ptmx", O_PATH), what);
+    struct stat st{};
+    if (fstat(path.get(), &st) < 0) return sys_error(what);
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
+        return error(std::string(what) + ": not the pty multiplexer (a character device 5:2) but " +
+                     (S_ISCHR(st.st_mode) ? "the device " + std::to_string(major(st.st_rdev)) + ":" +
+                                                std::to_string(minor(st.st_rdev))
+                                          : std::string("a file of another type")) +
+                     "; refusing it (CVE-2025-52565)");
+    UniqueFd master(::open(sys::fd_path(path.get()).c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) return sys_error(what);
+    return master;
+}
+
+// The pty (`slave`) bound onto the container's /dev/console, as runc does,
+// by file descriptors: /dev/console is never followed, a symlink or other
+// non-file planted there is replaced (CVE-2025-52565: runc bound the pty
+// over whatever such a symlink named, /proc/sys/kernel/core_pattern say).
+Status mount_console(int slave) {
+    const char* what = "bind the pty onto `/dev/console` (process.terminal)";
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open /");
+    auto devp = HAKO_TRY_CTX(sys::mkdir_all_in_root(root.get(), "/dev", 0755), what);
+    UniqueFd dev(::openat(devp.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dev) return sys_error(std::string(what) + ": open /dev");
+    struct stat st{};
+    if (fstatat(dev.get(), "console", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISCHR(st.st_mode) && unlinkat(dev.get(), "console", S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+        return sys_error(std::string(what) + ": remove what is at /dev/console");
+    UniqueFd made(::openat(dev.get(), "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!made && errno != EEXIST) return sys_error(std::string(what) + ": create /dev/console");
+    made.reset();
+    UniqueFd target(::openat(dev.get(), "console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) return sys_error(std::string(what) + ": open /dev/console");
+    if (fstat(target.get(), &st) < 0) return sys_error(what);
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))  // (raced: replaced again)
+        return error(std::string(what) + ": /dev/console is neither a file nor a device");
+    return sys::mount(sys::fd_path(slave).c_str(), sys::fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr,
+                      what);
+}
+
+}  // namespace
+
+Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid, bool console) {
+    UniqueFd master = HAKO_TRY(open_ptmx());
     int unlock = 0;
     if (ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) return sys_error("unlock the pty (process.terminal)");
     // The peer by the master, not by a path the container could swap.
@@ -62,6 +117,7 @@ Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid) {
         ws.ws_col = static_cast<unsigned short>(p.console_size->width);
         if (ioctl(master.get(), TIOCSWINSZ, &ws) < 0) return sys_error("set the pty size (process.consoleSize)");
     }
+    if (console) HAKO_TRY(mount_console(slave.get()));
     HAKO_TRY_CTX(sys::send_fd(console_sock, master.get(), "/dev/ptmx"), "send the pty master (--console-socket)");
     master.reset();
     if (setsid() < 0) return sys_error("setsid (process.terminal)");

@@ -19,8 +19,9 @@ namespace hako::proc {
 // In the container, once its /dev is in place: open a pty (/dev/ptmx),
 // size it (process.consoleSize), send the master over `console_sock`, and
 // make the slave our controlling terminal and stdin, stdout and stderr.
-// The slave is owned by the process's uid and by `tty_gid` (pty_group).
-Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid);
+// The slave is owned by the process's uid and by `tty_gid` (pty_group);
+// with `console` (the container's init) it is bound onto /dev/console too.
+Status setup_terminal(int console_sock, const oci::Process& p, gid_t tty_gid, bool console);
 // The group of the process's pty, as runc picks it: the gid= option of the
 // spec's devpts mount on /dev/pts (the tty group) when the container can
 // see that gid (no user namespace, or its gidMappings map it), else the
