@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "sys/procfs.hpp"
 #include "sys/syscalls.hpp"
 
 #ifndef CLONE_NEWTIME
@@ -137,7 +138,7 @@ Status enter_new_time_ns(const std::map<std::string, oci::TimeOffset>& offsets) 
             text += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
         // /proc/self files of a non-dumpable task belong to the host's root.
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-        auto st = sys::write_file("/proc/self/timens_offsets", text);
+        auto st = sys::write_proc("/proc/self/timens_offsets", text);
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         HAKO_TRY_CTX(std::move(st), "linux.timeOffsets");
     }
@@ -158,7 +159,7 @@ Status set_uts(const oci::Spec& spec) {
 
 Status apply_sysctl(const std::map<std::string, std::string>& sysctl) {
     for (const auto& [key, value] : sysctl) {
-        HAKO_TRY_CTX(sys::write_file(oci::sysctl_proc_path(key), value),
+        HAKO_TRY_CTX(sys::write_proc(oci::sysctl_proc_path(key), value),
                      "linux.sysctl[\"" + key + "\"]");
     }
     return {};

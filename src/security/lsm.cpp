@@ -10,6 +10,7 @@
 #include <string>
 
 #include "security/security.hpp"
+#include "sys/procfs.hpp"
 #include "sys/syscalls.hpp"
 
 namespace hako::security {
@@ -23,13 +24,11 @@ bool selinux_enabled() { return sys::path_exists("/sys/fs/selinux/enforce"); }
 
 namespace {
 Status write_attr(const char* lsm_path, const char* legacy_path, const std::string& value, const std::string& what) {
-    int fd = ::open(lsm_path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) fd = ::open(legacy_path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return sys_error(what + ": open " + lsm_path);
-    UniqueFd f(fd);
-    if (::write(fd, value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        return sys_error(what + ": write `" + value + "`");
-    return {};
+    // (into procfs itself, never through a mount over the attr file: CVE-2025-52881)
+    auto st = sys::write_proc(lsm_path, value);
+    if (!st && st.error().err == ENOENT && std::string_view(lsm_path) != legacy_path)
+        st = sys::write_proc(legacy_path, value);
+    return st ? st : std::unexpected(std::move(st).error().context(what));
 }
 }  // namespace
 
