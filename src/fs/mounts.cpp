@@ -5,6 +5,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +25,42 @@ namespace {
 
 Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsigned long flags,
                     const RootfsConfig& cfg, const std::string& what);
+
+// Only a procfs may go on /proc, and under it only the few files lxcfs
+// emulates, as runc allows (CVE-2019-16884: a volume over /proc let
+// the write of the AppArmor profile land in a plain file, so the container ran
+// unconfined; a bind over a /proc/sys file turns a sysctl into a write to
+// whatever it binds). `target` is the resolved destination: a symlink that
+// leads into the container's procfs counts as under /proc.
+Status check_proc_mount(int target, const std::string& dest, const oci::Mount& m, bool bind,
+                        const struct stat* src_st, int src_fd, const std::string& src, const std::string& what) {
+    static constexpr std::string_view kAllowed[] = {
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+        "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+        "/proc/sys/crypto/fips_enabled"};
+    struct statfs tfs{};
+    struct stat tst{};
+    if (fstatfs(target, &tfs) < 0 || fstat(target, &tst) < 0) return sys_error(what + ": stat the destination");
+    bool on_proc = tfs.f_type == PROC_SUPER_MAGIC;
+    bool proc_root = dest == "/proc" || (on_proc && tst.st_ino == 1);
+    if (!proc_root && !on_proc && !dest.starts_with("/proc/")) return {};
+    if (proc_root) {
+        if (!bind && m.type == "proc") return {};
+        if (bind) {
+            struct statfs sfs{};
+            if ((src_fd >= 0 ? fstatfs(src_fd, &sfs) : statfs(src.c_str(), &sfs)) < 0)
+                return sys_error(what + ": statfs the source");
+            if (sfs.f_type == PROC_SUPER_MAGIC && src_st && src_st->st_ino == 1) return {};
+        }
+        return error(what + ": only a procfs (type proc, or a bind of a procfs's root) may be mounted on /proc");
+    }
+    if (dest.starts_with("/proc/"))
+        for (auto a : kAllowed)
+            if (dest == a) return {};
+    return error(what + ": `" + dest + "` is inside /proc" +
+                 (dest.starts_with("/proc/") ? "" : " (through a symlink)") +
+                 "; only " + std::string(kAllowed[0]) + ", /proc/meminfo and the other files lxcfs emulates may be mounted there");
+}
 
 }  // namespace
 
@@ -48,6 +86,7 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
         auto target = HAKO_TRY_CTX(
             sys::ensure_in_root(rootfd, dest, !S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644),
             what);
+        HAKO_TRY(check_proc_mount(target.get(), dest, m, true, &st, source_fd, src, what));
         if (source_fd >= 0) {
             // The runtime's clone of the source (mount_sources.cpp): attach it.
             if (syscall(SYS_move_mount, source_fd, "", target.get(), "",
@@ -70,6 +109,7 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
         HAKO_TRY(mount_cgroup(rootfd, m, dest, opts.flags, cfg, what));
     } else {
         auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);
+        HAKO_TRY(check_proc_mount(target.get(), dest, m, false, nullptr, -1, "", what));
         if (m.type == "proc" || m.type == "sysfs") {
             // /proc and /sys must be real directories, not symlinks to elsewhere.
             auto self = sys::open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW);
