@@ -21,6 +21,11 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     return out;
 }
 
+std::string elide(std::string_view s, size_t max) {
+    if (s.size() <= max) return std::string(s);
+    return std::string(s.substr(0, max)) + "… (" + std::to_string(s.size()) + " bytes)";
+}
+
 std::string now_rfc3339() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -52,7 +57,7 @@ std::string join_strings(const std::vector<std::string>& parts, std::string_view
 }
 
 Result<int64_t> parse_size(std::string_view s, std::string_view what) {
-    auto bad = [&] { return error(std::string(what) + ": invalid size \"" + std::string(s) + "\" (e.g. 512m, 1g)"); };
+    auto bad = [&] { return error(std::string(what) + ": invalid size \"" + elide(s, 60) + "\" (e.g. 512m, 1g)"); };
     size_t i = 0, dots = 0;
     double whole = 0, scale = 1;
     bool digits = false;

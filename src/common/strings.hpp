@@ -18,6 +18,9 @@ std::vector<std::string_view> fields(std::string_view s, char sep);
 
 // "a,b,c" from {"a","b","c"} and ",".
 std::string join_strings(const std::vector<std::string>& parts, std::string_view sep);
+// `s` as an error message quotes it: whole up to `max` bytes, else its
+// start and "… (N bytes)" (a 10 MB value must not make a 10 MB message).
+std::string elide(std::string_view s, size_t max = 200);
 
 // The current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T01:02:03.000000004Z").
 std::string now_rfc3339();

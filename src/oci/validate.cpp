@@ -1,7 +1,9 @@
 // Semantic checks of a parsed config, after runc's
 // libcontainer/configs/validate (and its specconv conversion checks), plus
 // the features hako does not implement yet.
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <set>
@@ -10,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "oci/spec.hpp"
 
 namespace hako::oci {
@@ -191,7 +194,29 @@ Status check_linux(const Linux& l) {
 Status check_process(const Process& p, bool need_process) {
     if (need_process && p.args.empty()) return field_error("process.args", "must not be empty");
     if (!is_abs(p.cwd))
-        return field_error("process.cwd", fmt::format("must be an absolute path, got \"{}\"", p.cwd));
+        return field_error("process.cwd", fmt::format("must be an absolute path, got \"{}\"", elide(p.cwd)));
+    if (p.cwd.size() >= PATH_MAX)
+        return field_error("process.cwd", fmt::format("{} bytes, longer than a path may be ({})", p.cwd.size(), PATH_MAX - 1));
+    // What execve takes: no string of MAX_ARG_STRLEN (32 pages) or more, and
+    // all of them, with their pointers, within ARG_MAX (else E2BIG, after
+    // all the set-up, as a bare "argument list too long").
+    constexpr size_t kMaxArgStrlen = 32 * 4096;
+    size_t total = 0;
+    for (auto [list, name] : {std::pair{&p.args, "process.args"}, std::pair{&p.env, "process.env"}})
+        for (size_t i = 0; i < list->size(); ++i) {
+            const std::string& a = (*list)[i];
+            if (a.size() + 1 > kMaxArgStrlen)
+                return field_error(fmt::format("{}[{}]", name, i),
+                                   fmt::format("{} bytes, more than execve takes in one string ({}): \"{}\"",
+                                               a.size(), kMaxArgStrlen - 1, elide(a, 60)));
+            total += a.size() + 1 + sizeof(char*);
+        }
+    if (long max = sysconf(_SC_ARG_MAX); max > 0 && total > static_cast<size_t>(max))
+        return field_error("process.args", fmt::format("process.args and process.env take {} bytes, more than execve "
+                                                       "takes in all (ARG_MAX {})", total, max));
+    if (p.console_size && (p.console_size->height > 0xffff || p.console_size->width > 0xffff))
+        return field_error("process.consoleSize", fmt::format("{}x{}: a terminal is at most 65535 rows and columns",
+                                                              p.console_size->height, p.console_size->width));
     std::set<int> seen;
     for (size_t i = 0; i < p.rlimits.size(); ++i)
         if (!seen.insert(p.rlimits[i].resource).second)

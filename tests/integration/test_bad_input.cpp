@@ -25,8 +25,9 @@ void expect_refused(Runtime& rt, Bundle& b, const std::string& pattern, bool wri
             r = rt({cmd, "--bundle", b.dir(), id}, with_timeout(30s));
         }
         EXPECT_FALSE(r.timed_out) << r;
-        EXPECT_NE(r.exit_code, 0) << r;
+        EXPECT_EQ(r.exit_code, 1) << "a refused config exits 1 (never a crash, >= 128)" << r;
         EXPECT_TRUE(std::regex_search(r.err, re)) << "stderr does not name the problem (/" << pattern << "/)" << r;
+        EXPECT_LT(r.err.size(), 65536u) << "an error message quotes a huge value whole";
         auto st = rt({"state", id});
         EXPECT_NE(st.exit_code, 0) << "state of a refused container" << st;
         EXPECT_TRUE(rt.list_ids().empty()) << rt({"list"});
@@ -44,6 +45,61 @@ TEST_F(BadInput, MalformedConfigJson) {
     b.write();
     write_file(b.dir() + "/config.json", "{ \"ociVersion\": \"1.0.2\", not json\n");
     expect_refused(rt, b, "json|config|parse|syntax|invalid character", /*write_config=*/false);
+}
+
+// Malformed configs: each refused with the field named, exit 1, no crash
+// (exit >= 128) or hang, nothing left. Wrong types, out-of-range numbers,
+// unknown enum values, 10 MB strings, a truncated file.
+TEST_F(BadInput, MalformedConfigsNameTheField) {
+    const std::string big(10 << 20, 'x');
+    struct Case {
+        const char* field;  // (a regex: what stderr must name)
+        std::function<void(json&)> mutate;
+    };
+    const Case cases[] = {
+        {"process\\.args", [](json& c) { c["process"]["args"] = "sh"; }},
+        {"process\\.args", [](json& c) { c["process"]["args"] = json::array({1, 2}); }},
+        {"process\\.user\\.uid", [](json& c) { c["process"]["user"]["uid"] = "0"; }},
+        {"process\\.user\\.uid", [](json& c) { c["process"]["user"]["uid"] = -1; }},
+        {"process\\.user\\.gid", [](json& c) { c["process"]["user"]["gid"] = 1e20; }},
+        {"process\\.terminal", [](json& c) { c["process"]["terminal"] = "yes"; }},
+        {"process\\.rlimits", [](json& c) { c["process"]["rlimits"] = {{{"type", "RLIMIT_BOGUS"}, {"hard", 1}, {"soft", 1}}}; }},
+        {"process\\.rlimits", [](json& c) { c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", -5}, {"soft", 1}}}; }},
+        {"process\\.consoleSize", [](json& c) { c["process"]["consoleSize"] = {{"height", 70000}, {"width", 80}}; }},
+        {"mounts", [](json& c) { c["mounts"] = json::object(); }},
+        {"mounts\\[0\\]\\.destination", [](json& c) { c["mounts"][0]["destination"] = 42; }},
+        {"root\\.path", [](json& c) { c["root"]["path"] = json::array(); }},
+        {"linux\\.namespaces\\[0\\]", [](json& c) { c["linux"]["namespaces"][0] = "pid"; }},
+        {"linux\\.resources\\.memory\\.limit", [](json& c) { c["linux"]["resources"]["memory"]["limit"] = "lots"; }},
+        {"linux\\.resources\\.cpu\\.shares", [](json& c) { c["linux"]["resources"]["cpu"]["shares"] = -3; }},
+        {"linux\\.seccomp\\.defaultAction", [](json& c) { c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOPE"}}; }},
+        {"linux\\.rootfsPropagation", [](json& c) { c["linux"]["rootfsPropagation"] = "sideways"; }},
+        {"linux\\.uidMappings", [](json& c) { c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 1e12}}}; }},
+        {"hostname", [&big](json& c) { c["hostname"] = big; }},
+        {"process\\.env", [&big](json& c) { c["process"]["env"].push_back("BIG=" + big); }},
+        {"process\\.cwd", [&big](json& c) { c["process"]["cwd"] = "/" + big; }},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.field);
+        Bundle b({"true"});
+        b.write();  // (then mutated as text: the harness reads some fields itself)
+        json config = json::parse(read_file(b.dir() + "/config.json"));
+        c.mutate(config);
+        write_file(b.dir() + "/config.json", config.dump());
+        expect_refused(rt, b, c.field, /*write_config=*/false);
+        for (const auto& id : rt.list_ids()) rt.remove(id, true);  // (a case that was not refused: not the next one's failure)
+    }
+}
+
+TEST_F(BadInput, TruncatedConfigJson) {
+    Bundle b;
+    b.write();
+    std::string text = read_file(b.dir() + "/config.json");
+    for (size_t cut : {size_t{1}, text.size() / 3, text.size() / 2, text.size() - 2}) {
+        SCOPED_TRACE(cut);
+        write_file(b.dir() + "/config.json", text.substr(0, cut));
+        expect_refused(rt, b, "config\\.json", /*write_config=*/false);
+    }
 }
 
 TEST_F(BadInput, ConfigJsonMissing) {
