@@ -2,6 +2,7 @@
 // monitor, conmon.cpp), listing and lookup.
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "common/digest.hpp"
+#include "common/fault.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
@@ -219,15 +221,42 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
     std::vector<std::string> ids;
     while (dirent* e = readdir(d))
         if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+        else if (std::string_view(e->d_name).starts_with(".new-")) collect_unrecorded(e->d_name);
     closedir(d);
     for (const auto& id : ids) {
         auto r = load(id);
-        if (!r) continue;
+        if (!r) {
+            if (r.error().err == ENOENT) collect_unrecorded(id);
+            continue;
+        }
         auto v = view(std::move(*r));
         if (all || v.active() || v.status == "restarting") out.push_back(std::move(v));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.record.created > b.record.created; });
     return out;
+}
+
+// A container directory without a record (`name`: ID, or .new-ID before
+// its rename): its creator was killed before saving one, or is saving it
+// now and holds the lock. Removed, with whatever was made for it, when
+// nobody holds the lock (one without a lock file: once a minute old).
+void Engine::collect_unrecorded(const std::string& name) const {
+    const std::string d = root_ + "/containers/" + name;
+    UniqueFd lock(::open((d + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+    bool fresh = name.starts_with(".new-");
+    if (!lock) {
+        struct stat st{};
+        if (errno != ENOENT || ::stat(d.c_str(), &st) < 0 || time(nullptr) - st.st_mtime < 60) return;
+    } else if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0 || sys::path_exists(d + "/container.json")) {
+        return;  // being created, or saved meanwhile
+    }
+    log::debug("collecting `{}`: a container directory without a record", d);
+    if (!fresh) {
+        (void)cleanup(name);
+        return;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
 }
 
 Result<ContainerView> Engine::find(const std::string& ref) const {
@@ -285,6 +314,12 @@ Result<std::string> Engine::create(const RunOptions& o) {
         if (k == "max-size") HAKO_TRY(parse_bytes(kv.substr(kv.find('=') + 1), "--log-opt max-size"));
     }
     if (!o.detach_keys.empty()) HAKO_TRY(parse_detach_keys(o.detach_keys));
+    for (const auto& e : o.env)
+        if (e.empty() || e[0] == '=' || e.find('\0') != std::string::npos)
+            return error("-e `" + elide(e) + "`: invalid environment variable (expected KEY=VALUE, or KEY to pass ours)");
+    if (o.hostname.size() > HOST_NAME_MAX)  // (sethostname's limit)
+        return error("--hostname `" + elide(o.hostname, 40) + "`: longer than " + std::to_string(HOST_NAME_MAX) +
+                     " characters");
     if (!o.stop_signal.empty()) HAKO_TRY_CTX(runtime::parse_signal(o.stop_signal), "--stop-signal");
     auto img = HAKO_TRY(image_for(o));
     HAKO_TRY(check_name(o.name));
@@ -314,7 +349,19 @@ Result<std::string> Engine::create(const RunOptions& o) {
     rec.rm = o.rm;
     rec.detached = o.detach;
     HAKO_TRY(sys::mkdir_all(root_ + "/containers", 0700));
-    HAKO_TRY(sys::mkdir_all(dir(rec.id), 0700));
+    // The directory appears whole, its lock held until the record is saved:
+    // made as .new-ID, locked, renamed. A hako killed before its record was
+    // saved leaves a directory whose lock nobody holds; list() collects it.
+    const std::string fresh = root_ + "/containers/.new-" + rec.id;
+    if (::mkdir(fresh.c_str(), 0700) < 0) return sys_error("mkdir `" + fresh + "`");
+    UniqueFd creating(::open((fresh + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!creating || ::flock(creating.get(), LOCK_EX) < 0 || ::rename(fresh.c_str(), dir(rec.id).c_str()) < 0) {
+        int e = errno;
+        std::error_code ec;
+        std::filesystem::remove_all(fresh, ec);
+        return sys_error("make `" + dir(rec.id) + "`", e);
+    }
+    fault_point("run:dir");
     bool keep = false;
     struct Undo {
         Engine* e;
@@ -328,7 +375,11 @@ Result<std::string> Engine::create(const RunOptions& o) {
             (void)e->cleanup(id);
         }
     } undo{this, rec.id, &keep, {}};
-    // Volumes: named ones made when missing (as docker), anonymous ones new.
+    // The record first: a kill from here on leaves a container `rm -f -v`
+    // removes with its anonymous volumes. Then the volumes: named ones made
+    // when missing (as docker), anonymous ones new.
+    HAKO_TRY(save(rec));
+    fault_point("run:saved");
     for (const auto& m : rec.mounts) {
         if (m.type != "volume") continue;
         if (vols.get(m.source)) continue;
@@ -336,7 +387,6 @@ Result<std::string> Engine::create(const RunOptions& o) {
         undo.made.push_back(m.source);
         event("volume", "create", m.source, {{"driver", "local"}});
     }
-    HAKO_TRY(save(rec));
     if (!o.cidfile.empty()) {
         UniqueFd f(::open(o.cidfile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         if (!f) return sys_error("--cidfile `" + o.cidfile + "`");
@@ -353,6 +403,7 @@ Result<Engine::Prepared> Engine::prepare(const std::string& id) {
     const RunOptions& o = p.rec.options;
     auto img = HAKO_TRY_CTX(images_.find(p.rec.image_id), "the container's image");
     HAKO_TRY(mount_rootfs(id, img));
+    fault_point("run:overlay");
     NetRequest nreq = o.net;
     nreq.hostname = o.hostname;
     auto join = [this](const std::string& ref) -> Result<JoinTarget> {
@@ -439,6 +490,7 @@ Result<int> Engine::start(const std::string& ref, bool foreground, const std::fu
             if (!keep) (void)finish(id, 125);
         });
         auto attached = HAKO_TRY(nets_.attach(prep.plan, id, prep.rec.name, prep.hostname));
+        fault_point("run:network");
         HAKO_TRY(update(id, [](Record& r) {
             r.started = now_rfc3339();
             r.exit_code.reset();

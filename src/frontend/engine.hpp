@@ -236,6 +236,9 @@ private:
     Status mount_rootfs(const std::string& id, const image::Image& img) const;
     // Unmount and remove everything of a container (runtime state included).
     Status cleanup(const std::string& id) const;
+    // A container directory whose creator died before its record was saved:
+    // cleaned up when nobody holds its lock (list() calls it).
+    void collect_unrecorded(const std::string& name) const;
     // Everything a start needs, made: the image, the rootfs mounted, the
     // network planned, volumes filled, bundle/config.json written.
     struct Prepared {

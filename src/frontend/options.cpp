@@ -166,7 +166,7 @@ HealthState health_from_json(const json& j) {
 namespace {
 
 Status check_destination(const std::string& dst, const std::string& what) {
-    if (dst.empty() || dst[0] != '/') return error(what + ": the destination `" + dst + "` must be an absolute path");
+    if (dst.empty() || dst[0] != '/') return error(what + ": the destination `" + elide(dst) + "` must be an absolute path");
     if (dst == "/") return error(what + ": cannot mount over the container's root `/`");
     return {};
 }
@@ -180,7 +180,7 @@ Result<MountSpec> parse_volume(const std::string& v) {
         if (colon == std::string::npos) break;
         start = colon + 1;
     }
-    std::string what = "-v `" + v + "`";
+    std::string what = "-v `" + elide(v) + "`";
     MountSpec m;
     if (v.empty()) return error("-v: an empty value (expected SRC:DST[:OPTIONS], NAME:DST[:OPTIONS] or DST)");
     if (parts.size() == 1) {  // anonymous
@@ -220,7 +220,7 @@ Result<MountSpec> parse_volume(const std::string& v) {
 
 // --mount type=bind|volume|tmpfs,source=,target=,readonly,...
 Result<MountSpec> parse_mount_flag(const std::string& s) {
-    std::string what = "--mount `" + s + "`";
+    std::string what = "--mount `" + elide(s) + "`";
     MountSpec m;
     m.type = "volume";
     for (auto kv : split(s, ',')) {
@@ -276,7 +276,7 @@ Result<std::vector<MountSpec>> parse_mounts(const RunOptions& o, const std::vect
         MountSpec m;
         m.type = "tmpfs";
         m.destination = t.substr(0, colon);
-        HAKO_TRY(check_destination(m.destination, "--tmpfs `" + t + "`"));
+        HAKO_TRY(check_destination(m.destination, "--tmpfs `" + elide(t) + "`"));
         const std::string opts = colon == std::string::npos ? "" : t.substr(colon + 1);  // (split's views point into it)
         for (auto opt : split(opts, ','))
             if (!opt.empty()) m.options.emplace_back(opt);
@@ -286,7 +286,7 @@ Result<std::vector<MountSpec>> parse_mounts(const RunOptions& o, const std::vect
         auto colon = f.find(':');
         std::string ref = f.substr(0, colon), mode = colon == std::string::npos ? "" : f.substr(colon + 1);
         if (!mode.empty() && mode != "ro" && mode != "rw")
-            return error("--volumes-from `" + f + "`: the mode must be ro or rw");
+            return error("--volumes-from `" + elide(f) + "`: the mode must be ro or rw");
         for (auto m : HAKO_TRY_CTX(from(ref), "--volumes-from " + ref)) {
             if (m.type == "tmpfs") continue;
             if (!mode.empty()) m.ro = mode == "ro";

@@ -83,6 +83,45 @@ TEST_F(Hako, BuiltinBusyboxAndExitCodes) {
     EXPECT_EQ(trim(ps.out), "") << ps;  // nothing half-made
 }
 
+// Malformed flag values: exit 125 with the flag and its value named, never
+// a crash or a hang, and nothing half-made (no container, no volume).
+TEST_F(Hako, MalformedRunFlagsNameTheFlag) {
+    const std::string big(100000, 'x');  // (execve takes no string of 128 KiB or more)
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--memory", "lots"}, "--memory"},
+        {{"--memory", "99999999999999999999999g"}, "--memory"},
+        {{"--cpus", "-1"}, "--cpus"},
+        {{"-p", "80:80:80:80"}, "-p"},
+        {{"-p", "99999:80"}, "99999"},
+        {{"-v", ""}, "-v"},
+        {{"-v", "/dst:"}, "-v"},
+        {{"-v", "rel/dir:/x"}, "rel/dir"},
+        {{"--mount", "type=nfs,dst=/x"}, "--mount"},
+        {{"--tmpfs", "relative"}, "--tmpfs"},
+        {{"--restart", "sometimes"}, "--restart"},
+        {{"--health-interval", "soon"}, "--health-interval"},
+        {{"--name", "bad name!"}, "bad name!"},
+        {{"--network", "no-such-net"}, "no-such-net"},
+        {{"--ulimit", "nofile=abc"}, "--ulimit"},
+        {{"-e", "=x"}, "=x"},
+        {{"--memory", big}, "--memory"},
+        {{"-v", big}, "-v"},
+        {{"--hostname", big}, "--hostname"},
+    };
+    for (const auto& [flags, named] : cases) {
+        std::vector<std::string> args{"run", "--rm"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.insert(args.end(), {"busybox", "true"});
+        auto r = (*this)(args);
+        std::string shown = flags[0] + " " + flags[1].substr(0, 40);
+        EXPECT_EQ(r.exit_code, 125) << shown << r;
+        EXPECT_LT(r.err.size(), 4096u) << shown << ": the error quotes a huge value whole";
+        EXPECT_TRUE(contains(r.err, named)) << shown << " (stderr must name `" << named.substr(0, 40) << "`)" << r;
+    }
+    EXPECT_EQ(trim((*this)({"ps", "-a", "-q"}).out), "");
+    EXPECT_EQ(trim((*this)({"volume", "ls", "-q"}).out), "");
+}
+
 TEST_F(Hako, LoadADockerArchiveWithAWhiteout) {
     TempDir tmp("load");
     // layer 1: the busybox tree plus /etc/gone and /opt/keep/a; layer 2
