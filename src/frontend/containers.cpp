@@ -236,17 +236,18 @@ Result<std::vector<ContainerView>> Engine::list(bool all) const {
     return out;
 }
 
-// A container directory without a record (`name`: ID, or .new-ID before
-// its rename): its creator was killed before saving one, or is saving it
-// now and holds the lock. Removed, with whatever was made for it, when
-// nobody holds the lock (one without a lock file: once a minute old).
+// A container directory without a record: its creator was killed before
+// saving one, or is saving it now and holds the lock. An ID one is removed,
+// with whatever was made for it, when nobody holds its lock (it is renamed
+// into place locked); a .new-ID one (the creator between mkdir and rename,
+// microseconds) once it is a minute old, as is an ID one without a lock file.
 void Engine::collect_unrecorded(const std::string& name) const {
     const std::string d = root_ + "/containers/" + name;
-    UniqueFd lock(::open((d + "/lock").c_str(), O_RDWR | O_CLOEXEC));
     bool fresh = name.starts_with(".new-");
+    UniqueFd lock(fresh ? -1 : ::open((d + "/lock").c_str(), O_RDWR | O_CLOEXEC));
     if (!lock) {
         struct stat st{};
-        if (errno != ENOENT || ::stat(d.c_str(), &st) < 0 || time(nullptr) - st.st_mtime < 60) return;
+        if ((!fresh && errno != ENOENT) || ::stat(d.c_str(), &st) < 0 || time(nullptr) - st.st_mtime < 60) return;
     } else if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0 || sys::path_exists(d + "/container.json")) {
         return;  // being created, or saved meanwhile
     }
