@@ -158,7 +158,10 @@ uint64_t keyed_value(const std::string& text, std::string_view key) {
 
 }  // namespace
 
-bool is_pure_v2() { return sys::path_exists(std::string(kRoot) + "/cgroup.controllers"); }
+bool is_pure_v2() {
+    static const bool v2 = sys::path_exists(std::string(kRoot) + "/cgroup.controllers");  // (the host's layout: once)
+    return v2;
+}
 
 Result<std::vector<Membership>> self_memberships() {
     auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
@@ -173,6 +176,16 @@ Result<std::vector<Membership>> self_memberships() {
 
 std::string Cgroup::dir_for(const std::string& ctrl) const {
     auto it = by_ctrl_.find(ctrl);
+    if (it == by_ctrl_.end() && !unified_read_ && !unified_.empty()) {
+        // What the unified directory offers, read when first asked for (a
+        // status check of a v1 controller never needs it).
+        unified_read_ = true;
+        if (auto ctrls = sys::read_file(unified_ + "/cgroup.controllers")) {
+            std::string names = trimmed(*ctrls);  // (split's views point into it)
+            for (auto c : split(names, ' ')) by_ctrl_.emplace(std::string(c), unified_);  // v1 first
+        }
+        it = by_ctrl_.find(ctrl);
+    }
     return it == by_ctrl_.end() ? "" : it->second;
 }
 
@@ -194,10 +207,7 @@ void Cgroup::index_dirs() {
             continue;
         }
         unified_ = d;
-        if (auto ctrls = sys::read_file(d + "/cgroup.controllers")) {
-            std::string names = trimmed(*ctrls);  // (split's views point into it)
-            for (auto c : split(names, ' ')) by_ctrl_.emplace(std::string(c), d);  // v1 first
-        }
+        unified_read_ = false;  // (its cgroup.controllers: by dir_for, when needed)
     }
 }
 

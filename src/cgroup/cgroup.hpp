@@ -107,7 +107,8 @@ private:
     bool v2_ = false;
     bool existed_ = false;
     std::vector<std::string> dirs_;               // absolute, one per hierarchy
-    std::map<std::string, std::string> by_ctrl_;  // "pids" -> its directory
+    mutable std::map<std::string, std::string> by_ctrl_;  // "pids" -> its directory
+    mutable bool unified_read_ = false;                   // the unified one's controllers in by_ctrl_
     std::string unified_;                         // v2 leaf, or hybrid unified leaf
     void index_dirs();
 };

@@ -158,6 +158,8 @@ public:
 
     // The live networking of a container (none: not attached).
     Result<std::optional<ContainerNet>> container(const std::string& id);
+    // Every attached container's, by id, from one read of the state (ps).
+    Result<std::map<std::string, ContainerNet>> containers() const;
     // Containers on a network, by id.
     Result<std::vector<ContainerNet>> members(const std::string& network);
     // Remove what containers whose owner and process are gone left behind.

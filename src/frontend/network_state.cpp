@@ -317,6 +317,11 @@ Result<std::optional<ContainerNet>> Networks::container(const std::string& id) {
     return std::optional<ContainerNet>{it->second};
 }
 
+Result<std::map<std::string, ContainerNet>> Networks::containers() const {
+    auto st = HAKO_TRY(load_state());
+    return std::move(st.containers);
+}
+
 Result<std::vector<ContainerNet>> Networks::members(const std::string& network) {
     std::vector<ContainerNet> out;
     auto st = HAKO_TRY(load_state());

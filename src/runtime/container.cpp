@@ -369,7 +369,7 @@ Result<int> run(const StateStore& store, const CreateOptions& opts, bool detach,
 }
 
 Result<StateView> state(const StateStore& store, const std::string& id) {
-    auto dir = HAKO_TRY(store.open(id));
+    auto dir = HAKO_TRY(store.peek(id));
     auto st = HAKO_TRY(dir.load());
     return StateView{st, status_of(st, dir)};
 }

@@ -166,7 +166,7 @@ Result<ContainerDir> StateStore::create(const std::string& id) const {
     return ContainerDir(path, std::move(fd), std::move(*lock));
 }
 
-Result<ContainerDir> StateStore::open(const std::string& id) const {
+Result<ContainerDir> StateStore::open(const std::string& id, bool locked) const {
     HAKO_TRY(validate_id(id));
     std::string path = root_ + "/" + id;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
@@ -174,6 +174,7 @@ Result<ContainerDir> StateStore::open(const std::string& id) const {
         if (errno == ENOENT) return std::unexpected(Error{kNoSuchContainer, "container `" + id + "` does not exist"});
         return sys_error("open `" + path + "`");
     }
+    if (!locked) return ContainerDir(path, std::move(fd), UniqueFd());
     auto lock = HAKO_TRY(take_lock(fd.get(), path));
     // Deleted while we waited for the lock? (A directory without state.json
     // is what a create killed early leaves: opened, so delete removes it.)

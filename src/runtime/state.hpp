@@ -66,7 +66,11 @@ public:
 
     // Makes the directory; refuses an existing id.
     Result<ContainerDir> create(const std::string& id) const;
-    Result<ContainerDir> open(const std::string& id) const;
+    // Opens the directory holding its lock (for changes).
+    Result<ContainerDir> open(const std::string& id, bool lock = true) const;
+    // Opens it for reading only, without the lock: state.json is replaced
+    // by rename, so a reader sees the old or the new one (state, list).
+    Result<ContainerDir> peek(const std::string& id) const { return open(id, false); }
     [[nodiscard]] Result<std::vector<std::string>> ids() const;
 
 private:

@@ -46,16 +46,36 @@ std::string status_text(const frontend::ContainerView& v) {
 }
 
 // A `ps` row, docker's --format fields.
-json ps_row(frontend::Engine& e, const frontend::ContainerView& v, bool trunc, bool size) {
+// The images of ps's rows, each read once (a thousand containers of one image: one read).
+class ImageMemo {
+public:
+    explicit ImageMemo(frontend::Engine& e) : e_(e) {}
+    const image::Image* get(const std::string& id) {
+        auto it = seen_.find(id);
+        if (it == seen_.end()) {
+            auto img = e_.images().find(id);
+            it = seen_.emplace(id, img ? std::optional<image::Image>(std::move(*img)) : std::nullopt).first;
+        }
+        return it->second ? &*it->second : nullptr;
+    }
+
+private:
+    frontend::Engine& e_;
+    std::map<std::string, std::optional<image::Image>> seen_;
+};
+
+// (`nets`: every attached container's network, read once for all rows)
+json ps_row(const frontend::ContainerView& v, bool trunc, bool size,
+            const std::map<std::string, frontend::ContainerNet>& nets, ImageMemo& images, frontend::Engine& e) {
     const auto& r = v.record;
     std::string ports;
     if (v.active())
-        if (auto c = e.networks().container(r.id); c && *c) ports = ports_column(**c);
+        if (auto c = nets.find(r.id); c != nets.end()) ports = ports_column(c->second);
     std::string mounts, networks;
     for (const auto& m : r.mounts) mounts += (mounts.empty() ? "" : ",") + (m.type == "volume" ? m.source.substr(0, trunc ? 15 : std::string::npos) : m.destination);
     networks = r.options.net.networks.empty() ? "bridge" : join_strings(r.options.net.networks, ",");
     std::map<std::string, std::string> labels;
-    if (auto img = e.images().find(r.image_id))
+    if (const auto* img = images.get(r.image_id))
         if (auto l = frontend::resolve_labels(r.options, img->config)) labels = *l;
     std::string label_text;
     for (const auto& [k, val] : labels) label_text += (label_text.empty() ? "" : ",") + k + "=" + val;
@@ -89,12 +109,12 @@ const json kPsHeaders{{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", 
                       {"Size", "SIZE"}};
 
 // docker's ps filters.
-bool ps_matches(frontend::Engine& e, const frontend::ContainerView& v, const Filters& f) {
+bool ps_matches(frontend::Engine& e, const frontend::ContainerView& v, const Filters& f, ImageMemo& images) {
     const auto& r = v.record;
     auto any = [&f](const char* key, const std::function<bool(const std::string&)>& test) { return filter_any(f, key, test); };
     std::map<std::string, std::string> labels;
     if (f.contains("label"))
-        if (auto img = e.images().find(r.image_id))
+        if (const auto* img = images.get(r.image_id))
             if (auto l = frontend::resolve_labels(r.options, img->config)) labels = *l;
     // (label filters must all hold, as docker's)
     auto [llo, lhi] = f.equal_range("label");
@@ -280,15 +300,22 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 auto list = g.engine().list(*all || n >= 0 || f->contains("status") || f->contains("exited"));
                 if (!list) return hako_fail(list.error());
                 std::vector<json> rows;
+                std::vector<const frontend::ContainerView*> shown;
+                ImageMemo images(g.engine());
                 for (const auto& v : *list) {
-                    if (n >= 0 && int(rows.size()) >= n) break;
-                    if (!ps_matches(g.engine(), v, *f)) continue;
-                    rows.push_back(*format == "json" ? container_inspect(g.engine(), v) : ps_row(g.engine(), v, !*no_trunc, *size));
+                    if (n >= 0 && int(shown.size()) >= n) break;
+                    if (ps_matches(g.engine(), v, *f, images)) shown.push_back(&v);
                 }
                 if (*quiet) {
-                    for (const auto& r : rows) std::printf("%s\n", r["ID"].get<std::string>().c_str());
+                    for (const auto* v : shown)
+                        std::printf("%s\n", *no_trunc ? v->record.id.c_str() : v->record.id.substr(0, 12).c_str());
                     return 0;
                 }
+                std::map<std::string, frontend::ContainerNet> nets;
+                if (auto all_nets = g.engine().networks().containers()) nets = std::move(*all_nets);
+                for (const auto* v : shown)
+                    rows.push_back(*format == "json" ? container_inspect(g.engine(), *v)
+                                                     : ps_row(*v, !*no_trunc, *size, nets, images, g.engine()));
                 std::string def = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
                 if (*size) def += "\t{{.Size}}";
                 return print_rows(*format, rows, kPsHeaders, def);
