@@ -173,13 +173,7 @@ Status check_destination(const std::string& dst, const std::string& what) {
 
 // -v SRC:DST[:OPTS] | NAME:DST[:OPTS] | DST
 Result<MountSpec> parse_volume(const std::string& v) {
-    std::vector<std::string_view> parts;  // (empty pieces kept: `-v /dst:` is an error, not a volume at "/dst:")
-    for (size_t start = 0;;) {
-        size_t colon = v.find(':', start);
-        parts.push_back(std::string_view(v).substr(start, colon == std::string::npos ? std::string::npos : colon - start));
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-    }
+    auto parts = fields(v, ':');  // (empty pieces kept: `-v /dst:` is an error, not a volume at "/dst:")
     std::string what = "-v `" + elide(v) + "`";
     MountSpec m;
     if (v.empty()) return error("-v: an empty value (expected SRC:DST[:OPTIONS], NAME:DST[:OPTIONS] or DST)");

@@ -31,9 +31,10 @@ Status mount_cgroup(int rootfd, const oci::Mount&, const std::string& dest, unsi
 // the write of the AppArmor profile land in a plain file, so the container ran
 // unconfined; a bind over a /proc/sys file turns a sysctl into a write to
 // whatever it binds). `target` is the resolved destination: a symlink that
-// leads into the container's procfs counts as under /proc.
-Status check_proc_mount(int target, const std::string& dest, const oci::Mount& m, bool bind,
-                        const struct stat* src_st, int src_fd, const std::string& src, const std::string& what) {
+// leads into the container's procfs counts as under /proc. A bind passes
+// its source (`src_st`, and `src_fd` or the path `src`); other mounts nullptr.
+Status check_proc_mount(int target, const std::string& dest, const oci::Mount& m, const struct stat* src_st,
+                        int src_fd, const std::string& src, const std::string& what) {
     static constexpr std::string_view kAllowed[] = {
         "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
         "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
@@ -45,12 +46,12 @@ Status check_proc_mount(int target, const std::string& dest, const oci::Mount& m
     bool proc_root = dest == "/proc" || (on_proc && tst.st_ino == 1);
     if (!proc_root && !on_proc && !dest.starts_with("/proc/")) return {};
     if (proc_root) {
-        if (!bind && m.type == "proc") return {};
-        if (bind) {
+        if (!src_st && m.type == "proc") return {};
+        if (src_st) {
             struct statfs sfs{};
             if ((src_fd >= 0 ? fstatfs(src_fd, &sfs) : statfs(src.c_str(), &sfs)) < 0)
                 return sys_error(what + ": statfs the source");
-            if (sfs.f_type == PROC_SUPER_MAGIC && src_st && src_st->st_ino == 1) return {};
+            if (sfs.f_type == PROC_SUPER_MAGIC && src_st->st_ino == 1) return {};
         }
         return error(what + ": only a procfs (type proc, or a bind of a procfs's root) may be mounted on /proc");
     }
@@ -86,7 +87,7 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
         auto target = HAKO_TRY_CTX(
             sys::ensure_in_root(rootfd, dest, !S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644),
             what);
-        HAKO_TRY(check_proc_mount(target.get(), dest, m, true, &st, source_fd, src, what));
+        HAKO_TRY(check_proc_mount(target.get(), dest, m, &st, source_fd, src, what));
         if (source_fd >= 0) {
             // The runtime's clone of the source (mount_sources.cpp): attach it.
             if (syscall(SYS_move_mount, source_fd, "", target.get(), "",
@@ -109,7 +110,7 @@ Status mount_entry(int rootfd, const oci::Mount& m, const std::string& field,
         HAKO_TRY(mount_cgroup(rootfd, m, dest, opts.flags, cfg, what));
     } else {
         auto target = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dest, 0755), what);
-        HAKO_TRY(check_proc_mount(target.get(), dest, m, false, nullptr, -1, "", what));
+        HAKO_TRY(check_proc_mount(target.get(), dest, m, nullptr, -1, "", what));
         if (m.type == "proc" || m.type == "sysfs") {
             // /proc and /sys must be real directories, not symlinks to elsewhere.
             auto self = sys::open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW);
