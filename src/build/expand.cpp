@@ -11,7 +11,7 @@ namespace {
 
 bool name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ifs_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // One pass over `s` from `i`: appends to words (split mode) or to one word;
 // stops at `stop` (unquoted, e.g. '}' of ${...}) or the end.
@@ -238,7 +238,7 @@ struct Lexer {
                 std::string v = HAKO_TRY(dollar());
                 if (words) {  // an unquoted value splits
                     for (char ch : v) {
-                        if (is_space(ch)) flush();
+                        if (is_ifs_space(ch)) flush();
                         else {
                             cur += ch;
                             have = true;
@@ -248,7 +248,7 @@ struct Lexer {
                     cur += v;
                     have = true;
                 }
-            } else if (words && is_space(c)) {
+            } else if (words && is_ifs_space(c)) {
                 flush();
                 ++i;
             } else {

@@ -1,6 +1,7 @@
 // hako cp (cp.hpp): docker cp's rules; the container side in a forked child chrooted into the root, a tar stream between the sides.
 #include "frontend/cp.hpp"
 #include "image/layer.hpp"
+#include "image/archive_ptr.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -303,15 +304,6 @@ Status pick(Status writer, Status reader) {
 
 // --- tar streams ------------------------------------------------------------
 
-struct ReadFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct WriteFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 
 struct Sink {
     int fd;
@@ -358,7 +350,7 @@ struct Packer {
             fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | (follow ? 0 : O_NOFOLLOW)));
             if (!fd) return sys_error("open `" + path + "`");
         }
-        std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+        image::ArchiveEntry e(archive_entry_new());
         archive_entry_copy_sourcepath(e.get(), path.c_str());
         if (archive_read_disk_entry_from_file(disk, e.get(), fd.get(), &st) < ARCHIVE_WARN)
             return error("read `" + path + "`: " + image::archive_message(disk));
@@ -431,12 +423,12 @@ struct Packer {
 // its entries named from `name`, to fd.
 Status pack(int fd, const std::string& path, const std::string& name, const struct stat& st, bool follow) {
     Sink sink{fd};
-    std::unique_ptr<archive, WriteFree> out(archive_write_new());
+    image::ArchiveWriter out(archive_write_new());
     archive_write_set_format_pax_restricted(out.get());
     archive_write_set_bytes_in_last_block(out.get(), 1);
     if (archive_write_open(out.get(), &sink, nullptr, sink_write, nullptr) != ARCHIVE_OK)
         return error("tar: " + image::archive_message(out.get()));
-    std::unique_ptr<archive, ReadFree> disk(archive_read_disk_new());  // (no name lookup: numeric owners)
+    image::ArchiveReader disk(archive_read_disk_new());  // (no name lookup: numeric owners)
     Packer p{out.get(), disk.get(), &sink, {}};
     HAKO_TRY(p.add(path, name, st, follow));
     if (archive_write_close(out.get()) != ARCHIVE_OK) return p.fail("tar");
@@ -474,11 +466,11 @@ std::optional<std::string> rebase(const char* entry, const std::string& from, co
 
 // Extract the tar on fd into the current directory.
 Status unpack(int fd, const Unpack& u) {
-    std::unique_ptr<archive, ReadFree> in(archive_read_new());
+    image::ArchiveReader in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
     if (archive_read_open_fd(in.get(), fd, 1 << 16) != ARCHIVE_OK) return error("read the tar stream: " + image::archive_message(in.get()));
-    std::unique_ptr<archive, WriteFree> out(archive_write_disk_new());
+    image::ArchiveWriter out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), u.flags);
     for (;;) {
         archive_entry* e = nullptr;

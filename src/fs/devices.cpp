@@ -23,14 +23,14 @@ const oci::Device kDefaultDevices[] = {
     {"/dev/urandom", 'c', 1, 9, 0666, 0, 0}, {"/dev/tty", 'c', 5, 0, 0666, 0, 0},
 };
 
-std::pair<std::string, std::string> split(const std::string& path) {
+std::pair<std::string, std::string> parent_and_name(const std::string& path) {
     std::string p = sys::clean_path(path);
     size_t slash = p.rfind('/');
     return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
 }
 
 Status make_device(int rootfd, const oci::Device& d, const std::string& field, bool bind_only) {
-    auto [dir, name] = split(d.path);
+    auto [dir, name] = parent_and_name(d.path);
     std::string what = "create device `" + d.path + "` (" + field + ")";
     if (name.empty()) return error(what + ": bad path");
     auto dirfd = HAKO_TRY_CTX(sys::mkdir_all_in_root(rootfd, dir, 0755), what);

@@ -2,6 +2,7 @@
 // pass through our own hashing and compressor (zlib or libzstd) on the way
 // to the file.
 #include "image/export.hpp"
+#include "image/archive_ptr.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -76,15 +77,6 @@ la_ssize_t on_write(archive*, void* ud, const void* buf, size_t n) {
     return s->feed(buf, n, false) ? static_cast<la_ssize_t>(n) : -1;
 }
 
-struct WriteFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
-struct DiskFree {
-    void operator()(archive* a) const { archive_read_free(a); }
-};
-struct EntryFree {
-    void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 
 struct Walker {
     archive* out;
@@ -94,7 +86,7 @@ struct Walker {
     std::string failure;
 
     bool emit_empty(const std::string& rel, mode_t mode) {
-        std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+        ArchiveEntry e(archive_entry_new());
         archive_entry_set_pathname(e.get(), rel.c_str());
         archive_entry_set_filetype(e.get(), AE_IFREG);
         archive_entry_set_perm(e.get(), mode);
@@ -126,7 +118,7 @@ struct Walker {
                 if (!emit_empty((rel.empty() ? "" : rel + "/") + ".wh." + n, 0644)) return fail(r);
                 continue;
             }
-            std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+            ArchiveEntry e(archive_entry_new());
             archive_entry_copy_sourcepath(e.get(), full.c_str());
             int fd = S_ISREG(st.st_mode) ? ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
             if (archive_read_disk_entry_from_file(disk, e.get(), fd, &st) < ARCHIVE_WARN) {
@@ -215,10 +207,10 @@ Result<Exported> export_layer(const std::string& dir, int fd, Compression c, int
             if (s.c == Compression::Gzip) deflateEnd(&s.z);
         }
     } zend{s};
-    std::unique_ptr<archive, WriteFree> out(archive_write_new());
+    ArchiveWriter out(archive_write_new());
     archive_write_set_format_pax_restricted(out.get());
     archive_write_set_bytes_in_last_block(out.get(), 1);
-    std::unique_ptr<archive, DiskFree> disk(archive_read_disk_new());
+    ArchiveReader disk(archive_read_disk_new());
     if (archive_write_open(out.get(), &s, nullptr, on_write, nullptr) != ARCHIVE_OK)
         return error("tar: " + archive_message(out.get()));
     Walker w{out.get(), disk.get(), dir, {}, {}};

@@ -28,6 +28,7 @@
 
 #include "common/strings.hpp"
 #include "image/layer.hpp"
+#include "image/archive_ptr.hpp"
 #include "sys/inroot.hpp"
 #include "sys/syscalls.hpp"
 
@@ -155,15 +156,6 @@ la_ssize_t read_tar(archive* a, void* ud, const void** out) {
     return n;
 }
 
-struct ArchiveFree {
-    void operator()(archive* a) const {
-        if (archive_read_free(a) != ARCHIVE_OK) {
-        }
-    }
-};
-struct WriterFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
 
 
 // A whiteout, resolved with the layer directory as its root: a symlink the
@@ -284,7 +276,7 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budg
     ssize_t first = fill(r);
     if (first < 0) return error(r->error);
     r->pending = static_cast<size_t>(first);
-    std::unique_ptr<archive, ArchiveFree> raw;
+    ArchiveReader raw;
     archive_entry* e = nullptr;
 #ifdef HAKO_HAVE_ISAL
     if (first >= 2 && static_cast<unsigned char>(r->buf[0]) == 0x1f && static_cast<unsigned char>(r->buf[1]) == 0x8b) {
@@ -303,12 +295,12 @@ Result<Unpacked> unpack(Reader* rp, int fd, const std::string& dir, Budget& budg
             return error("read: " + archive_message(raw.get()));
         r->stage1 = raw.get();
     }
-    std::unique_ptr<archive, ArchiveFree> in(archive_read_new());
+    ArchiveReader in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_format_gnutar(in.get());
     if (archive_read_open(in.get(), r, nullptr, read_tar, nullptr) != ARCHIVE_OK)
         return error("not a tar archive: " + archive_message(in.get()));
-    std::unique_ptr<archive, WriterFree> out(archive_write_disk_new());
+    ArchiveWriter out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |

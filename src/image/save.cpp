@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/digest.hpp"
+#include "image/archive_ptr.hpp"
 #include "image/export.hpp"
 #include "image/image.hpp"
 #include "image/layer.hpp"
@@ -24,9 +25,6 @@ namespace {
 
 using json = nlohmann::json;
 
-struct WriteFree {
-    void operator()(archive* a) const { archive_write_free(a); }
-};
 
 class TarOut {
 public:
@@ -76,7 +74,7 @@ private:
     Status fail(const std::string& what) {
         return error(fmt::format("write {}: {}", what, archive_message(a_.get())));
     }
-    std::unique_ptr<archive, WriteFree> a_;
+    ArchiveWriter a_;
 };
 
 }  // namespace

@@ -31,9 +31,11 @@ std::string link_of(const std::string& path) {
     return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
-bool have(const char* tool) { return run_command({"sh", "-c", std::string("command -v ") + tool}).exit_code == 0; }
-
 }  // namespace
+
+bool have_tool(const char* tool) {
+    return run_command({"sh", "-c", std::string("command -v ") + tool}).exit_code == 0;
+}
 
 void Hako::SetUp() {
     if (geteuid() != 0) GTEST_SKIP() << "containers need root";
@@ -80,7 +82,7 @@ std::string Hako::network_leftovers(std::chrono::milliseconds timeout) {
             std::string name = w[1].substr(0, w[1].find_first_of("@:"));
             if (name != "lo" && name != "hk-up") left += "link " + name + "; ";
         }
-        if (have("nft") && contains(run_command({"nft", "list", "tables"}).out, "inet hako")) left += "nftables table inet hako; ";
+        if (have_tool("nft") && contains(run_command({"nft", "list", "tables"}).out, "inet hako")) left += "nftables table inet hako; ";
         if (DIR* d = opendir("/proc")) {
             while (dirent* e = readdir(d)) {
                 if (!isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;

@@ -19,6 +19,8 @@
 namespace hako::test {
 
 std::string hako_binary();
+// Whether TOOL is on the PATH.
+bool have_tool(const char* tool);
 
 class Hako : public ::testing::Test {
 protected:

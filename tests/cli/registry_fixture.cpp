@@ -13,7 +13,6 @@ namespace {
 
 std::string tests_dir() { return std::string(HAKO_SOURCE_DIR) + "/tests/registry"; }
 
-bool have(const char* tool) { return run_command({"sh", "-c", std::string("command -v ") + tool}).exit_code == 0; }
 
 bool port_open(int port) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -50,7 +49,7 @@ void RegistryTest::SetUp() {
     Hako::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     for (const char* t : {"docker-registry", "skopeo", "/usr/bin/python3", "htpasswd", "openssl"})
-        if (!have(t)) GTEST_SKIP() << "needs " << t << " (scripts/deps.sh installs it)";
+        if (!have_tool(t)) GTEST_SKIP() << "needs " << t << " (scripts/deps.sh installs it)";
     write_file(conf_path(), "");
     setenv("CONTAINERS_REGISTRIES_CONF", conf_path().c_str(), 1);
     setenv("REGISTRY_AUTH_FILE", auth_path().c_str(), 1);

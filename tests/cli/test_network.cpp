@@ -27,7 +27,7 @@ const char* kWeb =
 bool have_client_tools() {
     auto ip = run_command({"ip", "-V"});
     return contains(ip.out + ip.err, "iproute2") &&
-           run_command({"sh", "-c", "command -v nsenter && command -v unshare"}).exit_code == 0;
+           have_tool("nsenter") && have_tool("unshare");
 }
 #define NEED_CLIENT() \
     if (!have_client_tools()) GTEST_SKIP() << "needs iproute2 and util-linux (nsenter, unshare)"
@@ -414,7 +414,7 @@ TEST_F(Network, FiftyContainersAtOnceGetFiftyAddresses) {
 
 TEST_F(Network, AnotherToolsDropForwardPolicyIsOpenedForUs) {
     NEED_CLIENT();
-    if (run_command({"sh", "-c", "command -v nft"}).exit_code != 0) GTEST_SKIP() << "needs nft (nftables)";
+    if (!have_tool("nft")) GTEST_SKIP() << "needs nft (nftables)";
     auto table = run_command({"sh", "-c", "printf 'table ip hakotest {\\n chain forwarding {\\n  type filter hook forward priority 0; policy drop;\\n }\\n}\\n' | nft -f -"});
     ASSERT_EQ(table.exit_code, 0) << table;
     Client client;
@@ -429,7 +429,7 @@ TEST_F(Network, AnotherToolsDropForwardPolicyIsOpenedForUs) {
 }
 
 TEST_F(Network, AFlushedRulesetAndAKilledResolverAreRepaired) {
-    if (run_command({"sh", "-c", "command -v nft"}).exit_code != 0) GTEST_SKIP() << "needs nft (nftables)";
+    if (!have_tool("nft")) GTEST_SKIP() << "needs nft (nftables)";
     ASSERT_EQ((*this)({"network", "create", "app"}).exit_code, 0);
     start({"--name", "web", "--network", "app", "-p", "8080:80", "busybox", "sh", "-c", kWeb});
     wait_web("web");

@@ -28,6 +28,12 @@ struct TarEntry {
     std::vector<std::pair<std::string, std::string>> xattrs{};
 };
 
+// Whether PATH exists (not following a final symlink).
+inline bool lexists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
 // A temporary file's fd (for the tar streams).
 inline int temp_fd() {
     char t[] = "/tmp/hako-test-tar-XXXXXX";

@@ -32,6 +32,7 @@ using hako::frontend::copy_tar_from_container;
 using hako::frontend::copy_tar_to_container;
 using hako::frontend::copy_to_container;
 using hako::frontend::diff_upper;
+using hako::testing::lexists;
 using hako::testing::make_tar;
 using hako::testing::TarEntry;
 using hako::testing::temp_fd;
@@ -70,11 +71,6 @@ struct stat lstat_of(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
     return st;
-}
-
-bool exists(const std::string& path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0;
 }
 
 std::string link_of(const std::string& path) {
@@ -171,7 +167,7 @@ TEST_F(Cp, OutFileToMissingDestNeedsItsParent) {
     EXPECT_EQ(r.error().err, ENOENT);
     EXPECT_EQ(r.error().msg, "copy `/etc/hosts` from the container to `" + host +
                                  "/nope/new`: the destination's parent directory `" + host + "/nope`");
-    EXPECT_FALSE(exists(host + "/nope"));
+    EXPECT_FALSE(lexists(host + "/nope"));
 }
 
 TEST_F(Cp, OutFileToMissingDirWithSlashIsAnError) {
@@ -179,7 +175,7 @@ TEST_F(Cp, OutFileToMissingDirWithSlashIsAnError) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().what(), "copy `/etc/hosts` from the container to `" + host + "/newdir/`: the destination directory `" +
                                     host + "/newdir/` does not exist");
-    EXPECT_FALSE(exists(host + "/newdir"));
+    EXPECT_FALSE(lexists(host + "/newdir"));
 }
 
 TEST_F(Cp, OutFileOverwritesAFile) {
@@ -215,7 +211,7 @@ TEST_F(Cp, OutMissingSourceNamesIt) {
     auto r = copy_from_container(root, "/etc/nope", host + "/x", none);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().what(), "copy `/etc/nope` from the container: ENOENT (No such file or directory)");
-    EXPECT_FALSE(exists(host + "/x"));
+    EXPECT_FALSE(lexists(host + "/x"));
 }
 
 TEST_F(Cp, OutFileWithSlashIsNotADirectory) {
@@ -236,7 +232,7 @@ TEST_F(Cp, OutDirToMissingDestIsCreatedWithItsContents) {
     EXPECT_EQ(st.st_mtim.tv_sec, kDirTime);
     EXPECT_EQ(lstat_of(host + "/e/sub").st_mtim.tv_sec, kDirTime);
     EXPECT_EQ(lstat_of(host + "/e/hosts").st_mode & 07777, 0640u);
-    EXPECT_FALSE(exists(host + "/e/etc"));
+    EXPECT_FALSE(lexists(host + "/e/etc"));
 }
 
 TEST_F(Cp, OutDirToAFileIsAnError) {
@@ -254,7 +250,7 @@ TEST_F(Cp, OutDirIntoADirectory) {
     EXPECT_EQ(get(host + "/d/etc/hosts"), "127.0.0.1 localhost\n");
     EXPECT_EQ(get(host + "/d/etc/sub/deep"), "deep\n");
     EXPECT_EQ(lstat_of(host + "/d/etc").st_mode & 07777, 0751u);
-    EXPECT_FALSE(exists(host + "/d/hosts"));
+    EXPECT_FALSE(lexists(host + "/d/hosts"));
 }
 
 TEST_F(Cp, OutDirWithTrailingSlashIsStillTheDirectory) {
@@ -270,7 +266,7 @@ TEST_F(Cp, OutDirContentsIntoADirectory) {
     ASSERT_TRUE(copy_from_container(root, "/etc/.", host + "/d", none));
     EXPECT_EQ(get(host + "/d/hosts"), "127.0.0.1 localhost\n");
     EXPECT_EQ(get(host + "/d/sub/deep"), "deep\n");
-    EXPECT_FALSE(exists(host + "/d/etc"));
+    EXPECT_FALSE(lexists(host + "/d/etc"));
     auto st = lstat_of(host + "/d");  // (DEST keeps its own mode and times, as docker)
     EXPECT_EQ(st.st_mode & 07777, 0700u);
 }
@@ -332,7 +328,7 @@ TEST_F(Cp, OutEscapingSymlinkNeverReadsTheHost) {
     auto r = copy_from_container(root, "/evil", host + "/e2", follow);  // its target in the container: none
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().err, ENOENT);
-    EXPECT_FALSE(exists(host + "/e2"));
+    EXPECT_FALSE(lexists(host + "/e2"));
     put(root + canary, "CONTAINER FILE\n");  // the container's own file at that path
     ASSERT_TRUE(copy_from_container(root, "/evil", host + "/e3", follow));
     EXPECT_EQ(get(host + "/e3"), "CONTAINER FILE\n");
@@ -346,13 +342,13 @@ TEST_F(Cp, OutThroughAnEscapingDirectorySymlinkStaysInside) {
     r = copy_from_container(root, "/evildir/.", host + "/c", none);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().err, ENOENT);
-    EXPECT_FALSE(exists(host + "/c"));
+    EXPECT_FALSE(lexists(host + "/c"));
     put(root + outside + "/canary", "CONTAINER FILE\n");
     ASSERT_TRUE(copy_from_container(root, "/evildir/canary", host + "/c", none));
     EXPECT_EQ(get(host + "/c"), "CONTAINER FILE\n");
     ASSERT_TRUE(copy_from_container(root, "/evildir/.", host + "/cd", none));
     EXPECT_EQ(get(host + "/cd/canary"), "CONTAINER FILE\n");
-    EXPECT_FALSE(exists(host + "/cd/keep"));
+    EXPECT_FALSE(lexists(host + "/cd/keep"));
     expect_outside_untouched();
 }
 
@@ -372,10 +368,10 @@ TEST_F(Cp, OutProcfsInTheRootIsNoWayOut) {
     auto r = copy_from_container(root, "/leak", host + "/leak", follow);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().err, ENOENT);
-    EXPECT_FALSE(exists(host + "/leak"));
+    EXPECT_FALSE(lexists(host + "/leak"));
     r = copy_from_container(root, "/proc/self/root" + canary, host + "/leak2", none);
     ASSERT_FALSE(r);
-    EXPECT_FALSE(exists(host + "/leak2"));
+    EXPECT_FALSE(lexists(host + "/leak2"));
     ::umount2((root + "/proc").c_str(), MNT_DETACH);
     expect_outside_untouched();
 }
@@ -449,7 +445,7 @@ TEST_F(Cp, InFileToMissingDestNeedsItsParent) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().what(), "copy `" + host + "/f` to the container `/nope/x`: the destination's parent directory "
                                 "`/nope`: ENOENT (No such file or directory)");
-    EXPECT_FALSE(exists(root + "/nope"));
+    EXPECT_FALSE(lexists(root + "/nope"));
 }
 
 TEST_F(Cp, InFileToMissingDirWithSlashIsAnError) {
@@ -458,14 +454,14 @@ TEST_F(Cp, InFileToMissingDirWithSlashIsAnError) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().what(), "copy `" + host + "/f` to the container `/newdir/`: the destination directory "
                                 "`/newdir/` does not exist");
-    EXPECT_FALSE(exists(root + "/newdir"));
+    EXPECT_FALSE(lexists(root + "/newdir"));
 }
 
 TEST_F(Cp, InFileOverwritesAFile) {
     put(host + "/f", "new hosts\n");
     ASSERT_TRUE(copy_to_container(host + "/f", root, "/etc/hosts", none));
     EXPECT_EQ(get(root + "/etc/hosts"), "new hosts\n");
-    EXPECT_FALSE(exists(root + "/etc/f"));
+    EXPECT_FALSE(lexists(root + "/etc/f"));
 }
 
 TEST_F(Cp, InFileIntoADirectory) {
@@ -511,7 +507,7 @@ TEST_F(Cp, InDirRules) {
     EXPECT_EQ(get(root + "/etc/sub/a"), "a\n");
     EXPECT_EQ(get(root + "/etc/sub/in/b"), "b\n");
     EXPECT_EQ(get(root + "/etc/sub/deep"), "deep\n");
-    EXPECT_FALSE(exists(root + "/etc/sub/src"));
+    EXPECT_FALSE(lexists(root + "/etc/sub/src"));
     // an existing file: an error
     auto r = copy_to_container(host + "/src", root, "/etc/hosts", none);
     ASSERT_FALSE(r);
@@ -636,9 +632,9 @@ TEST_F(Cp, InTarStreamCannotLeaveTheDirectory) {
     ::close(fd);
     ASSERT_FALSE(r);
     EXPECT_EQ(link_of(root + "/dst/l"), outside);
-    EXPECT_FALSE(exists(tmp + "/escape"));
-    EXPECT_FALSE(exists(root + "/escape"));
-    EXPECT_FALSE(exists(root + outside));
+    EXPECT_FALSE(lexists(tmp + "/escape"));
+    EXPECT_FALSE(lexists(root + "/escape"));
+    EXPECT_FALSE(lexists(root + outside));
     expect_outside_untouched();
 }
 

@@ -25,6 +25,7 @@
 #include "tar_fixtures.hpp"
 
 using hako::image::unpack_layer;
+using hako::testing::lexists;
 using hako::testing::make_tar;
 using hako::testing::TarEntry;
 namespace fs = std::filesystem;
@@ -37,11 +38,6 @@ std::string read(const std::string& path) {
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
-}
-
-bool exists(const std::string& path) {
-    struct stat st{};
-    return ::lstat(path.c_str(), &st) == 0;
 }
 
 // <tmp>/layer is the layer's directory, <tmp>/outside a directory beside it
@@ -143,7 +139,7 @@ TEST_F(Layer, WhiteoutsThroughASymlinkStayInside) {
     // s -> outside, then s/.wh.secret: must not delete outside/secret.
     auto r = unpack({{.name = "s", .type = 'l', .data = outside}, {.name = "s/.wh.secret", .data = ""}});
     if (r) {
-        EXPECT_TRUE(exists(layer + outside + "/secret")) << "the whiteout lands in the layer's copy of the path";
+        EXPECT_TRUE(lexists(layer + outside + "/secret")) << "the whiteout lands in the layer's copy of the path";
     }
     r = unpack({{.name = "d", .type = 'l', .data = outside}, {.name = "d/.wh..wh..opq", .data = ""}});
     char v[4];
@@ -151,7 +147,7 @@ TEST_F(Layer, WhiteoutsThroughASymlinkStayInside) {
     // Names a whiteout cannot hide.
     EXPECT_FALSE(unpack({{.name = ".wh..", .data = ""}}));
     EXPECT_FALSE(unpack({{.name = "x/.wh...", .data = ""}}));
-    EXPECT_TRUE(exists(layer));
+    EXPECT_TRUE(lexists(layer));
 }
 
 TEST_F(Layer, WhiteoutsBecomeOverlayfsOnes) {

@@ -56,7 +56,7 @@ private:
     std::string root_;
 };
 
-bool exists(const std::string& p) {
+bool path_exists(const std::string& p) {
     struct stat st{};
     return stat(p.c_str(), &st) == 0;
 }
@@ -410,7 +410,7 @@ namespace {
 // controller -> its directory (from /proc/self/cgroup).
 std::map<std::string, std::string> own_cgroup_dirs(bool& v2) {
     std::map<std::string, std::string> out;
-    v2 = exists("/sys/fs/cgroup/cgroup.controllers");
+    v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
     std::ifstream in("/proc/self/cgroup");
     std::string line;
     while (std::getline(in, line)) {
@@ -423,7 +423,7 @@ std::map<std::string, std::string> own_cgroup_dirs(bool& v2) {
         }
         if (ctrls.empty() || ctrls.starts_with("name=")) continue;
         std::string mount = "/sys/fs/cgroup/" + ctrls;
-        if (!exists(mount)) continue;
+        if (!path_exists(mount)) continue;
         std::stringstream ss(ctrls);
         for (std::string c; std::getline(ss, c, ',');) out[c] = mount + path;
     }
