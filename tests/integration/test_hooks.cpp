@@ -32,15 +32,15 @@ TEST_F(Hooks, EachKindRunsInOrderInItsNamespaceWithTheState) {
     auto& h = b.config()["hooks"];
     // In the runtime's namespace: the host's /bin/sh, the host path of out/.
     for (const char* kind : {"prestart", "createRuntime"})
-        h[kind] = {hook("/bin/sh", std::string(kind) + "1", out + "/log", out),
-                   hook("/bin/sh", std::string(kind) + "2", out + "/log", out)};
+        h[kind] = json::array({hook("/bin/sh", std::string(kind) + "1", out + "/log", out),
+                   hook("/bin/sh", std::string(kind) + "2", out + "/log", out)});
     // createContainer: the container's mount namespace, before pivot_root
     // (the path resolves on the host).
-    h["createContainer"] = {hook("/bin/sh", "createContainer", out + "/log", out)};
+    h["createContainer"] = json::array({hook("/bin/sh", "createContainer", out + "/log", out)});
     // startContainer: in the container, after pivot_root: the container's sh and /out.
-    h["startContainer"] = {hook("/bin/sh", "startContainer", "/out/log", "/out")};
-    h["poststart"] = {hook("/bin/sh", "poststart", out + "/log", out)};
-    h["poststop"] = {hook("/bin/sh", "poststop", out + "/log", out)};
+    h["startContainer"] = json::array({hook("/bin/sh", "startContainer", "/out/log", "/out")});
+    h["poststart"] = json::array({hook("/bin/sh", "poststart", out + "/log", out)});
+    h["poststop"] = json::array({hook("/bin/sh", "poststop", out + "/log", out)});
     b.config()["annotations"] = {{"org.hako.test", "hooks"}};
 
     std::string id = rt.new_id("hooks");

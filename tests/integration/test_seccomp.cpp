@@ -44,7 +44,7 @@ TEST_F(Seccomp, DefaultErrnoRet) {
     json& sc = b.config()["linux"]["seccomp"];
     sc = {{"defaultAction", "SCMP_ACT_ALLOW"}};
     json r1 = rule({"mkdir", "mkdirat"}, "SCMP_ACT_ERRNO");  // no errnoRet: EPERM
-    sc["syscalls"] = {r1};
+    sc["syscalls"] = json::array({r1});
     auto r = run(b);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_TRUE(contains(r.err, "Operation not permitted")) << r;
@@ -53,7 +53,7 @@ TEST_F(Seccomp, DefaultErrnoRet) {
 TEST_F(Seccomp, KillProcess) {
     Bundle b({"mkdir", "/tmp/x"});
     json& sc = b.config()["linux"]["seccomp"];
-    sc = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {rule({"mkdir", "mkdirat"}, "SCMP_ACT_KILL_PROCESS")}}};
+    sc = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", json::array({rule({"mkdir", "mkdirat"}, "SCMP_ACT_KILL_PROCESS")})}};
     auto r = run(b);
     EXPECT_EQ(r.exit_code, 128 + SIGSYS) << r;
 }
@@ -78,7 +78,7 @@ TEST_F(Seccomp, NotifySendsTheListenerToTheAgent) {
     sc = {{"defaultAction", "SCMP_ACT_ALLOW"},
           {"listenerPath", sock},
           {"listenerMetadata", "hello-agent"},
-          {"syscalls", {rule({"mkdir", "mkdirat"}, "SCMP_ACT_NOTIFY")}}};
+          {"syscalls", json::array({rule({"mkdir", "mkdirat"}, "SCMP_ACT_NOTIFY")})}};
     b.writable_rootfs();
     b.write();
     UnixListener agent(sock);
@@ -122,7 +122,7 @@ TEST_F(Seccomp, NotifySendsTheListenerToTheAgent) {
 TEST_F(Seccomp, NotifyWithoutAListenerPathIsAnError) {
     Bundle b({"true"});
     b.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                      {"syscalls", {rule({"mkdir"}, "SCMP_ACT_NOTIFY")}}};
+                                      {"syscalls", json::array({rule({"mkdir"}, "SCMP_ACT_NOTIFY")})}};
     auto r = run(b);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_TRUE(contains(r.err, "linux.seccomp.listenerPath")) << r;
@@ -162,7 +162,7 @@ TEST_F(Seccomp, SyscallsNewerThanTheProfileGetEnosys) {
     }
     json& sc = b.config()["linux"]["seccomp"];
     sc = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"architectures", {"SCMP_ARCH_X86_64"}},
-          {"syscalls", {rule(names, "SCMP_ACT_ALLOW")}}};
+          {"syscalls", json::array({rule(names, "SCMP_ACT_ALLOW")})}};
     auto r = run(b);
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_EQ(lines(r.out), (std::vector<std::string>{"errno 1", "ok", "errno 38"})) << r;
@@ -178,14 +178,14 @@ TEST_F(Seccomp, NotifyRulesAsRunc) {
     Bundle unused({"true"});
     unused.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                            {"listenerPath", unused.dir() + "/agent.sock"},
-                                           {"syscalls", {rule({"mkdir"}, "SCMP_ACT_ERRNO")}}};
+                                           {"syscalls", json::array({rule({"mkdir"}, "SCMP_ACT_ERRNO")})}};
     auto ok = run(unused);
     EXPECT_EQ(ok.exit_code, 0) << ok;
 
     Bundle missing({"true"});
     missing.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                             {"listenerPath", missing.dir() + "/no-agent.sock"},
-                                            {"syscalls", {rule({"mkdir"}, "SCMP_ACT_NOTIFY")}}};
+                                            {"syscalls", json::array({rule({"mkdir"}, "SCMP_ACT_NOTIFY")})}};
     auto m = run(missing);
     EXPECT_NE(m.exit_code, 0);
     EXPECT_TRUE(contains(m.err, "failed to connect with seccomp agent")) << m;
@@ -194,7 +194,7 @@ TEST_F(Seccomp, NotifyRulesAsRunc) {
     Bundle write({"true"});
     write.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                           {"listenerPath", write.dir() + "/agent.sock"},
-                                          {"syscalls", {rule({"write", "mkdir"}, "SCMP_ACT_NOTIFY")}}};
+                                          {"syscalls", json::array({rule({"write", "mkdir"}, "SCMP_ACT_NOTIFY")})}};
     auto w = run(write);
     EXPECT_NE(w.exit_code, 0);
     EXPECT_TRUE(contains(w.err, "SCMP_ACT_NOTIFY cannot be used for the write syscall")) << w;
@@ -206,7 +206,7 @@ TEST_F(Seccomp, StartContainerHooksRunUnderTheFilter) {
     Bundle b({"true"});
     std::string rootfs = b.writable_rootfs();  // (so that only the filter can stop the mkdir)
     b.config()["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                      {"syscalls", {rule({"mkdir", "mkdirat"}, "SCMP_ACT_KILL")}}};
+                                      {"syscalls", json::array({rule({"mkdir", "mkdirat"}, "SCMP_ACT_KILL")})}};
     b.config()["hooks"]["startContainer"] = {{{"path", "/bin/mkdir"}, {"args", {"mkdir", "/tmp/hook-dir"}}}};
     std::string id = rt.new_id("schook");
     ASSERT_EQ(rt.create(b, id).exit_code, 0);
