@@ -413,6 +413,8 @@ Result<std::string> build(Engine& engine, const BuildOptions& o, int* status) {
     auto df = HAKO_TRY(build::parse(text, name));
     for (const auto& t : o.tags) HAKO_TRY_CTX(registry::parse_reference(t), "-t `" + t + "`");
     HAKO_TRY(private_mounts());
+    // (its steps' layers and images: none pruned while it runs)
+    auto held = HAKO_TRY(engine.images().share());
     // (a killed build's scratch dirs: named by its pid)
     if (DIR* d = ::opendir((engine.root() + "/build").c_str())) {
         std::vector<std::string> stale;

@@ -92,6 +92,7 @@ Status Builder::squash(State& s) {
 
 Result<uint64_t> prune_build_cache(Engine& engine, bool all) {
     auto& store = engine.images();
+    auto held = HAKO_TRY(store.exclusive());  // (waits for builds and pulls under way)
     // build containers a killed build left
     if (auto list = engine.list(true))
         for (const auto& v : *list)
@@ -128,6 +129,7 @@ Result<uint64_t> prune_build_cache(Engine& engine, bool all) {
 Result<std::string> commit(Engine& engine, const CommitOptions& o) {
     auto v = HAKO_TRY(engine.find(o.container));
     auto& store = engine.images();
+    auto held = HAKO_TRY(store.share());
     auto base = HAKO_TRY_CTX(store.by_id(v.record.image_id), "the container's image");
     bool paused = false;
     if (o.pause && v.status == "running") paused = bool(runtime::pause(engine.runtime_store(), v.record.id));

@@ -322,6 +322,9 @@ Result<std::string> Engine::create(const RunOptions& o) {
         return error("--hostname `" + elide(o.hostname, 40) + "`: longer than " + std::to_string(HOST_NAME_MAX) +
                      " characters");
     if (!o.stop_signal.empty()) HAKO_TRY_CTX(runtime::parse_signal(o.stop_signal), "--stop-signal");
+    // (an image cannot go between its lookup and the record naming it:
+    // rmi sees the container then)
+    auto held = HAKO_TRY(images_.share());
     auto img = HAKO_TRY(image_for(o));
     HAKO_TRY(check_name(o.name));
     Record rec;

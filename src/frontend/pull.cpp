@@ -81,6 +81,7 @@ Result<registry::ClientOptions> client_options(const RegistryFlags& f, bool inse
 
 Result<image::Image> pull(image::Store& store, const PullOptions& o) {
     signal(SIGPIPE, SIG_IGN);  // (an unpacker that fails closes its pipe)
+    auto held = HAKO_TRY(store.share());  // (its layers and blobs, until the image names them)
     auto conf = HAKO_TRY(registry::load_registries_conf());
     auto want = o.platform.empty() ? registry::host_platform() : HAKO_TRY(registry::parse_platform(o.platform));
     auto refs = HAKO_TRY(candidates(o.ref, conf));

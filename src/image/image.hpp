@@ -7,10 +7,19 @@
 //   <root>/images/<id>.json      an image: names, layers (bottom first),
 //                                config (Env, Cmd, Entrypoint, WorkingDir, User)
 //   <root>/layers/.tmp-<pid>-*   an unpack in progress (renamed into place when
-//                                complete and verified; a dead pid's is removed)
+//                                complete and verified), or a layer being
+//                                removed (renamed out of place first); a dead
+//                                pid's is removed
+//   <root>/store.lock            shared by every process adding to the store
+//                                (pull, load, import, build, commit, run's
+//                                image lookup), exclusive while one removes
+//                                (rmi, prune): a layer or blob just added and
+//                                not yet named by an image is never pruned
 //
 // An image's JSON is written (atomically) only after all its layers are in
-// place, so an import killed at any point leaves no broken or listed image.
+// place, so an import killed at any point leaves no broken or listed image;
+// a layer is renamed away before it is deleted, so a removal killed half-way
+// leaves no half layer under a layer's name.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +31,7 @@
 #include <string_view>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
@@ -95,6 +105,38 @@ using Progress = std::function<void(uint64_t bytes)>;
 class Store {
 public:
     explicit Store(std::string root);
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // A hold on the store lock (see above), released when it goes. Holds
+    // nest within a process: a shared one inside an exclusive one is free,
+    // an exclusive one inside a shared one converts the lock for its life.
+    class Lease {
+    public:
+        Lease() = default;
+        Lease(Lease&& o) noexcept : s_(std::exchange(o.s_, nullptr)), exclusive_(o.exclusive_) {}
+        Lease& operator=(Lease&& o) noexcept {
+            if (this != &o) {
+                release();
+                s_ = std::exchange(o.s_, nullptr);
+                exclusive_ = o.exclusive_;
+            }
+            return *this;
+        }
+        ~Lease() { release(); }
+
+    private:
+        friend class Store;
+        Lease(const Store* s, bool exclusive) : s_(s), exclusive_(exclusive) {}
+        void release();
+        const Store* s_ = nullptr;
+        bool exclusive_ = false;
+    };
+    // For adding (blocks while a removal runs) / for removing (waits for
+    // every adder to finish).
+    Result<Lease> share() const { return lease(false); }
+    Result<Lease> exclusive() const { return lease(true); }
+
     // Layers just added: their unpacked sizes.
     [[nodiscard]] uint64_t added_size(const std::string& diff) const {
         std::lock_guard lock(mu_);
@@ -175,6 +217,7 @@ public:
     [[nodiscard]] uint64_t known_layer_size(const std::string& diff) const;
 
 private:
+    Result<Lease> lease(bool exclusive) const;
     void clean_stale_tmp() const;
     // A new `layers/.tmp-<pid>-…` (stale ones of dead pids removed first).
     Result<std::string> scratch_dir() const;
@@ -183,6 +226,9 @@ private:
     std::string root_;
     std::map<std::string, uint64_t> sizes_;  // of the layers added by this Store
     mutable std::mutex mu_;                  // (layers are added from several threads)
+    mutable std::mutex lock_mu_;             // the store lock's state:
+    mutable UniqueFd lock_fd_;               //   <root>/store.lock, open while held
+    mutable int shared_ = 0, exclusive_ = 0; //   leases alive
 };
 
 }  // namespace hako::image

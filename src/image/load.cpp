@@ -46,6 +46,7 @@ bool has_member(int rootfd, const char* name) {
 }  // namespace
 
 Result<std::vector<Image>> Store::load_archive(int fd, const Progress& progress) {
+    auto held = HAKO_TRY(share());
     std::string tmp = HAKO_TRY(scratch_dir());
     struct Cleanup {
         std::string p;

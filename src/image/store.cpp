@@ -13,6 +13,7 @@
 #include "image/image.hpp"
 #include "image/json.hpp"
 #include "image/layer.hpp"
+#include "common/fault.hpp"
 #include "common/strings.hpp"
 #include "registry/reference.hpp"
 #include <sys/file.h>
@@ -202,6 +203,38 @@ std::string display_name(const std::string& canonical) { return registry::famili
 
 Store::Store(std::string root) : root_(std::move(root)) {}
 
+Result<Store::Lease> Store::lease(bool exclusive) const {
+    std::lock_guard lock(lock_mu_);
+    auto take = [this](int op) -> Status {
+        while (flock(lock_fd_.get(), op) < 0)
+            if (errno != EINTR) return sys_error("lock `" + root_ + "/store.lock`");
+        return {};
+    };
+    if (!lock_fd_) {
+        HAKO_TRY(sys::mkdir_all(root_, 0700));
+        std::string path = root_ + "/store.lock";
+        lock_fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!lock_fd_) return sys_error("open `" + path + "`");
+        if (auto st = take(exclusive ? LOCK_EX : LOCK_SH); !st) {
+            lock_fd_.reset();
+            return std::unexpected(std::move(st).error());
+        }
+    } else if (exclusive && exclusive_ == 0) {
+        HAKO_TRY(take(LOCK_EX));  // (held shared: converted)
+    }
+    ++(exclusive ? exclusive_ : shared_);
+    return Lease(this, exclusive);
+}
+
+void Store::Lease::release() {
+    if (!s_) return;
+    std::lock_guard lock(s_->lock_mu_);
+    --(exclusive_ ? s_->exclusive_ : s_->shared_);
+    if (s_->exclusive_ == 0 && s_->shared_ == 0) s_->lock_fd_.reset();  // (closing unlocks)
+    else if (exclusive_ && s_->exclusive_ == 0) flock(s_->lock_fd_.get(), LOCK_SH);
+    s_ = nullptr;
+}
+
 std::string Store::layer_dir(const std::string& digest) const { return root_ + "/layers/" + digest; }
 
 // A `.tmp-<pid>-…` whose pid is gone is a killed import's.
@@ -265,9 +298,11 @@ Result<Store::Adopted> Store::adopt_layer(const std::string& dir) {
         std::filesystem::remove_all(dir, ec);
         return std::unexpected(std::move(ex).error());
     }
+    auto held = HAKO_TRY(share());
     HAKO_TRY(sys::mkdir_all(root_ + "/layers", 0700));
     chmod(dir.c_str(), 0755);
     HAKO_TRY(commit_layer(dir, ex->diff_id));
+    fault_point("store:layer");
     std::lock_guard lock(mu_);
     sizes_[ex->diff_id] = ex->size;
     return Adopted{ex->diff_id, ex->size};
@@ -289,6 +324,7 @@ std::vector<History> Store::history(const Image& img) const {
 }
 
 Result<std::string> Store::add_layer(int fd, const Progress& progress, const Expect& expect) {
+    auto held = HAKO_TRY(share());
     std::string tmp = HAKO_TRY(scratch_dir());
     std::string blob_got;
     auto unpacked = unpack_layer(fd, tmp, progress, expect.blob.empty() ? nullptr : &blob_got);
@@ -305,7 +341,9 @@ Result<std::string> Store::add_layer(int fd, const Progress& progress, const Exp
         std::filesystem::remove_all(tmp, ec);
         return std::unexpected(std::move(ok).error());
     }
+    fault_point("store:unpacked");
     HAKO_TRY(commit_layer(tmp, unpacked->digest));
+    fault_point("store:layer");
     // (its size rides along in the name map of the image that adds it)
     std::lock_guard lock(mu_);
     sizes_[unpacked->digest] = unpacked->size;
@@ -313,12 +351,20 @@ Result<std::string> Store::add_layer(int fd, const Progress& progress, const Exp
 }
 
 Status Store::save(Image& img, bool keep_names) {
+    auto held = HAKO_TRY(share());
     if (img.created.empty()) img.created = now_rfc3339();
     json cfg = to_json(img)["config"];
     json key{{"config", cfg}, {"layers", img.layers}};
     img.id = img.config_digest.rfind("sha256:", 0) == 0 ? img.config_digest.substr(7) : sha256_hex(key.dump());
     // A name belongs to one image: take it from any other. (A nameless
     // image, a build step's, takes none: only its own old record counts.)
+    // (one saver at a time moves names: two tagging at once both see the
+    // name free otherwise)
+    HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
+    UniqueFd names_lock(::open((root_ + "/images/.names.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!names_lock) return sys_error("open `" + root_ + "/images/.names.lock`");
+    while (flock(names_lock.get(), LOCK_EX) < 0)
+        if (errno != EINTR) return sys_error("lock `" + root_ + "/images/.names.lock`");
     std::vector<Image> all;
     if (!img.names.empty()) {
         all = HAKO_TRY(list());
@@ -343,11 +389,14 @@ Status Store::save(Image& img, bool keep_names) {
         if (other.names.size() != before)
             HAKO_TRY(sys::write_file_atomic(AT_FDCWD, root_ + "/images/" + other.id + ".json", to_json(other).dump()));
     }
-    HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
-    return sys::write_file_atomic(AT_FDCWD, root_ + "/images/" + img.id + ".json", to_json(img).dump());
+    fault_point("store:names");
+    HAKO_TRY(sys::write_file_atomic(AT_FDCWD, root_ + "/images/" + img.id + ".json", to_json(img).dump()));
+    fault_point("store:saved");
+    return {};
 }
 
 Result<Image> Store::import_tarball(int fd, const std::string& name, const Progress& progress) {
+    auto held = HAKO_TRY(share());
     std::string digest = HAKO_TRY(add_layer(fd, progress));
     Image img;
     img.layers = {digest};
@@ -418,6 +467,8 @@ Result<Image> Store::find(const std::string& ref) const {
 }
 
 Status Store::prune_layers() {
+    auto held = HAKO_TRY(exclusive());
+    clean_stale_tmp();
     auto all = HAKO_TRY(list());
     std::vector<std::string> used;
     for (const auto& img : all) used.insert(used.end(), img.layers.begin(), img.layers.end());
@@ -431,8 +482,14 @@ Status Store::prune_layers() {
     }
     closedir(d);
     for (const auto& n : unused) {
+        // Out of its place first (one rename), then deleted: killed half-way,
+        // a removal leaves a dead pid's .tmp- (collected), never a half layer
+        // that a pull would take for the whole one.
+        std::string gone = root_ + "/layers/.tmp-" + std::to_string(getpid()) + "-gone-" + n;
         std::error_code ec;
-        std::filesystem::remove_all(layer_dir(n), ec);
+        if (rename(layer_dir(n).c_str(), gone.c_str()) < 0) gone = layer_dir(n);
+        fault_point("rmi:pruning");
+        std::filesystem::remove_all(gone, ec);
         std::filesystem::remove(root_ + "/layers/.locks/" + n, ec);
     }
     // Configs and manifests no image points at.
@@ -454,6 +511,7 @@ Status Store::prune_layers() {
 
 Status Store::put_blob(const std::string& digest, std::string_view content) const {
     if (digest.rfind("sha256:", 0) != 0 || digest.size() != 71) return error("blob `" + digest + "`: not a sha256 digest");
+    auto held = HAKO_TRY(share());
     HAKO_TRY(sys::mkdir_all(root_ + "/blobs/sha256", 0700));
     return sys::write_file_atomic(AT_FDCWD, root_ + "/blobs/sha256/" + digest.substr(7), content);
 }
@@ -494,8 +552,10 @@ uint64_t Store::known_layer_size(const std::string& diff) const {
 }
 
 Status Store::remove(const Image& img) {
+    auto held = HAKO_TRY(exclusive());
     std::string path = root_ + "/images/" + img.id + ".json";
     if (unlink(path.c_str()) < 0 && errno != ENOENT) return sys_error("remove `" + path + "`");
+    fault_point("rmi:unlinked");
     return prune_layers();
 }
 

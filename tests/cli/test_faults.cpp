@@ -2,11 +2,16 @@
 // the container's directory to the runtime's last write: after `hako rm -f
 // -v NAME`, or for a container never recorded the next `hako ps -a`, nothing
 // is left: no container directory, mount, cgroup, process, link, nftables
-// table, resolver, network state or volume.
+// table, resolver, network state or volume. And the image store killed at
+// each step of import, load, build and rmi: never a half image, never a
+// layer named but missing, nothing left once the command is done again.
 #include <dirent.h>
 #include <signal.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "hako_fixture.hpp"
 
@@ -88,6 +93,144 @@ TEST_F(Faults, RunKilledAtEachStepLeavesNothingAfterRmOrGc) {
     // And the name is free again: a run that is not killed works.
     auto ok = (*this)({"run", "--rm", "--name", "killed0", "-p", "127.0.0.1:18080:80", "busybox", "true"});
     EXPECT_EQ(ok.exit_code, 0) << ok;
+}
+
+}  // namespace
+}  // namespace hako::test
+
+namespace hako::test {
+namespace {
+
+// What is wrong with the image store at `root`: an image record that does
+// not parse, or names a layer that is not there ("" when nothing).
+std::string store_damage(const std::string& root) {
+    std::string bad;
+    for (const auto& f : entries(root + "/images")) {
+        if (!f.ends_with(".json") || f[0] == '.') continue;
+        auto j = nlohmann::json::parse(read_file(root + "/images/" + f), nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("layers")) {
+            bad += "corrupt record " + f + "; ";
+            continue;
+        }
+        for (const auto& l : j["layers"])
+            if (!l.is_string() || !std::filesystem::is_directory(root + "/layers/" + l.get<std::string>()))
+                bad += f + " names a missing layer " + l.dump() + "; ";
+    }
+    return bad;
+}
+
+// Entries of layers/ that no image names, or that are scratch (.tmp-).
+std::vector<std::string> unnamed_layers(const std::string& root) {
+    std::set<std::string> named;
+    for (const auto& f : entries(root + "/images"))
+        if (f.ends_with(".json") && f[0] != '.') {
+            auto j = nlohmann::json::parse(read_file(root + "/images/" + f), nullptr, false);
+            if (j.is_object() && j.contains("layers"))
+                for (const auto& l : j["layers"])
+                    if (l.is_string()) named.insert(l.get<std::string>());
+        }
+    std::vector<std::string> out;
+    for (const auto& e : entries(root + "/layers"))
+        if (e != ".locks" && !named.count(e)) out.push_back(e);
+    return out;
+}
+
+TEST_F(Faults, StoreKilledAtEachStepKeepsNoHalfImage) {
+    TempDir tmp("store-faults");
+    std::string tar = tmp / "rootfs.tar", archive = tmp / "image.tar", ctx = tmp / "ctx";
+    ASSERT_EQ(run_command({"tar", "-C", fixture_rootfs(), "-cf", tar, "."}).exit_code, 0);
+    std::filesystem::create_directories(ctx);
+    write_file(ctx + "/Dockerfile", "FROM imported:1\nRUN echo built > /built\n");
+    auto killed = [&](const std::string& step, std::vector<std::string> args) {
+        std::vector<std::string> cmd = {"env", "HAKO_FAULT=" + step, hako_binary(), "--root", store.path()};
+        cmd.insert(cmd.end(), args.begin(), args.end());
+        auto r = run_command(cmd, with_timeout(60s));
+        EXPECT_EQ(r.term_signal, SIGKILL) << "HAKO_FAULT=" << step << " never reached: " << r;
+        EXPECT_EQ(store_damage(store.path()), "") << "after a kill at " << step;
+    };
+    auto ok = [&](std::vector<std::string> args) {
+        auto r = (*this)(std::move(args));
+        EXPECT_EQ(r.exit_code, 0) << r;
+        return r;
+    };
+    auto runs = [&](const std::string& image, const std::string& cmd) {
+        auto r = (*this)({"run", "--rm", "--network", "none", image, "sh", "-c", cmd});
+        EXPECT_EQ(r.exit_code, 0) << image << ": " << r;
+    };
+    // import: killed unpacked (a scratch dir left), with the layer in place
+    // (not yet named), while moving names, and once saved; then done again.
+    for (const char* step : {"store:unpacked", "store:layer", "store:names", "store:saved"}) {
+        SCOPED_TRACE(step);
+        killed(step, {"import", tar, "imported:1"});
+        ok({"import", tar, "imported:1"});
+        EXPECT_EQ(unnamed_layers(store.path()), std::vector<std::string>{}) << "after the import done again";
+        runs("imported:1", "test -x /bin/sh");
+    }
+    // load, of an archive of it, the image removed first each time
+    ok({"save", "-o", archive, "imported:1"});
+    for (const char* step : {"store:unpacked", "store:layer", "store:saved"}) {
+        SCOPED_TRACE(std::string("load ") + step);
+        ok({"rmi", "imported:1"});
+        killed(step, {"load", "-i", archive});
+        ok({"load", "-i", archive});
+        ok({"image", "prune"});  // (a layer the killed load left unnamed)
+        EXPECT_EQ(unnamed_layers(store.path()), std::vector<std::string>{});
+        runs("imported:1", "test -x /bin/sh");
+    }
+    // build: a step's layer adopted, the image saved
+    for (const char* step : {"store:layer", "store:saved"}) {
+        SCOPED_TRACE(std::string("build ") + step);
+        killed(step, {"build", "-t", "built:1", ctx});
+        ok({"build", "-t", "built:1", ctx});
+        runs("built:1", "grep -q built /built");
+    }
+    ok({"builder", "prune", "-a"});  // (the build cache's own images)
+    // rmi: killed with the record gone (its layer left), and half-way
+    // through removing a layer (renamed out of place, not yet deleted)
+    killed("rmi:unlinked", {"rmi", "built:1"});
+    ok({"image", "prune"});
+    EXPECT_EQ(unnamed_layers(store.path()), std::vector<std::string>{}) << "image prune after a killed rmi";
+    runs("imported:1", "test -x /bin/sh");
+    killed("rmi:pruning", {"rmi", "imported:1"});
+    EXPECT_EQ(trim((*this)({"images", "-q", "imported:1"}).out), "") << "the image is gone";
+    for (const auto& e : unnamed_layers(store.path()))  // (renamed out of place before its deletion began)
+        EXPECT_TRUE(e.starts_with(".tmp-")) << "a layer half removed under its own name: " << e;
+    ok({"image", "prune"});
+    EXPECT_EQ(unnamed_layers(store.path()), std::vector<std::string>{}) << "a killed removal's layer is left";
+    // And a pull of what was half removed finds nothing half there.
+    ok({"import", tar, "imported:1"});
+    runs("imported:1", "test -x /bin/sh");
+}
+
+// The store lock: an rmi that prunes a layer while an import of another
+// image with that same layer is under way (its layer found in place, its
+// record not yet written: the import stopped there, HAKO_FAULT=…:stop) waits
+// for it, and the new image keeps its layer.
+TEST_F(Faults, RmiWaitsForAnImportOfTheSameLayer) {
+    TempDir tmp("store-race");
+    std::string tar = tmp / "rootfs.tar";
+    ASSERT_EQ(run_command({"tar", "-C", fixture_rootfs(), "-cf", tar, "."}).exit_code, 0);
+    ASSERT_EQ((*this)({"import", tar, "a:1"}).exit_code, 0);
+    auto hako = [&](std::vector<std::string> args) {
+        std::vector<std::string> cmd = {hako_binary(), "--root", store.path()};
+        cmd.insert(cmd.end(), args.begin(), args.end());
+        return cmd;
+    };
+    Child imp({"env", "HAKO_FAULT=store:layer:stop", hako_binary(), "--root", store.path(), "import", tar, "b:1"},
+              with_timeout(60s));
+    ASSERT_TRUE(wait_until([&] { return contains(read_file("/proc/" + std::to_string(imp.pid()) + "/stat"), ") T "); }, 20s))
+        << "the import never reached store:layer";
+    Child rmi(hako({"rmi", "a:1"}), with_timeout(60s));
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(rmi.running()) << "rmi did not wait for the import under way: " << rmi.wait();
+    kill(imp.pid(), SIGCONT);
+    auto ri = imp.wait(), rr = rmi.wait();
+    ASSERT_EQ(ri.exit_code, 0) << ri;
+    ASSERT_EQ(rr.exit_code, 0) << rr;
+    EXPECT_EQ(store_damage(store.path()), "");
+    EXPECT_EQ(unnamed_layers(store.path()), std::vector<std::string>{});
+    auto r = (*this)({"run", "--rm", "--network", "none", "b:1", "test", "-x", "/bin/sh"});
+    EXPECT_EQ(r.exit_code, 0) << r;
 }
 
 }  // namespace

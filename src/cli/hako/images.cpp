@@ -163,6 +163,10 @@ CLI::App* add_rmi(CLI::App& parent, HakoGlobals& g, HakoAction& action, const ch
         sub->callback([&g, &action, refs, force, all] {
             action = [&g, refs, force, all] {
                 int rc = 0;
+                // (no pull, build or run takes an image's layers meanwhile: a
+                // container created now is seen using it)
+                auto held = g.engine().images().exclusive();
+                if (!held) return hako_fail(held.error());
                 std::vector<std::string> targets = *refs;
                 if (*all) {
                     if (!targets.empty()) return hako_fail(Error{0, "rmi: -a/--all takes no image names"});

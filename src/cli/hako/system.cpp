@@ -142,6 +142,8 @@ int prune_containers(frontend::Engine& e, bool quiet_header) {
 }
 
 int prune_images(frontend::Engine& e, bool all) {
+    auto held = e.images().exclusive();  // (as rmi: no image taken meanwhile)
+    if (!held) return hako_fail(held.error());
     auto l = e.images().list();
     if (!l) return hako_fail(l.error());
     auto used = images_in_use(e);
@@ -155,6 +157,8 @@ int prune_images(frontend::Engine& e, bool all) {
             freed += img.size;
         }
     }
+    // (and the layers no image names: a killed rmi's, or a killed pull's)
+    if (auto st = e.images().prune_layers(); !st) return hako_fail(st.error());
     out += "\nTotal reclaimed space: " + human_size(double(freed)) + "\n";
     std::fputs(out.c_str(), stdout);
     return 0;
