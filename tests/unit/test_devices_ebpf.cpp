@@ -177,7 +177,7 @@ oci::DeviceCgroupRule rule(bool allow, const char* type, std::optional<int64_t> 
     return {allow, type, major, minor, access};
 }
 
-}  // namespace
+
 
 TEST_F(DevicesEbpf, RulesHoldAndUpdateReplacesTheProgram) {
     oci::Resources r;
@@ -241,3 +241,5 @@ TEST_F(DevicesEbpf, EveryShapeLoads) {
     }
     EXPECT_EQ(attached().size(), 1u);
 }
+
+}  // namespace
