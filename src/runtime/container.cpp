@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.hpp"
 #include "common/fault.hpp"
+#include "common/parallel.hpp"
 #include "common/scope.hpp"
 #include "common/strings.hpp"
 #include "oci/spec.hpp"
@@ -436,11 +438,20 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
 }
 
 Result<std::vector<StateView>> list(const StateStore& store) {
+    auto ids = HAKO_TRY(store.ids());
+    // (a few small files apiece: on a few threads when there are many)
+    std::vector<std::optional<StateView>> views(ids.size());
+    parallel_for(ids.size(), [&](size_t i) {
+        try {
+            if (auto v = state(store, ids[i])) views[i] = std::move(*v);
+        } catch (const std::exception& e) {  // (a state.json that is not what we wrote)
+            log::warn("container `{}`: {}", ids[i], e.what());
+        }
+    });
     std::vector<StateView> out;
-    for (const auto& id : HAKO_TRY(store.ids())) {
-        auto v = state(store, id);
+    out.reserve(ids.size());
+    for (auto& v : views)
         if (v) out.push_back(std::move(*v));
-    }
     return out;
 }
 
