@@ -23,8 +23,7 @@ void parallel_for(std::size_t n, F&& fn, std::size_t at_least = 64) {
     }
     std::size_t chunk = (n + threads - 1) / threads;
     std::vector<std::thread> pool;
-    std::size_t here_to = chunk;  // [0, here_to) and any share left over run here
-    std::vector<std::pair<std::size_t, std::size_t>> left;
+    std::vector<std::pair<std::size_t, std::size_t>> left;  // shares no thread took: run here
     for (unsigned t = 1; t < threads; ++t) {
         std::size_t from = t * chunk, to = std::min(n, from + chunk);
         if (from >= to) break;
@@ -36,7 +35,7 @@ void parallel_for(std::size_t n, F&& fn, std::size_t at_least = 64) {
             left.emplace_back(from, to);
         }
     }
-    for (std::size_t i = 0; i < std::min(n, here_to); ++i) fn(i);
+    for (std::size_t i = 0; i < std::min(n, chunk); ++i) fn(i);
     for (auto [from, to] : left)
         for (std::size_t i = from; i < to; ++i) fn(i);
     for (auto& t : pool) t.join();

@@ -18,6 +18,7 @@
 #include "build/expand.hpp"
 #include "common/digest.hpp"
 #include "common/strings.hpp"
+#include "image/archive_ptr.hpp"
 #include "frontend/build_internal.hpp"
 #include "frontend/cp.hpp"
 #include "image/layer.hpp"
@@ -134,7 +135,7 @@ std::string link_target(int dirfd, const std::string& name) {
 
 // Whether a regular file is a tar (any compression libarchive reads).
 bool is_archive(int fd) {
-    std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
+    image::ArchiveReader a(archive_read_new());
     archive_read_support_filter_all(a.get());
     archive_read_support_format_tar(a.get());
     archive_read_support_format_gnutar(a.get());
@@ -190,7 +191,7 @@ struct TarOut {
 
     Status header(const std::string& name, mode_t type, mode_t perm, int64_t size, int64_t mtime, const struct stat* st,
                   const std::string& link = {}) {
-        std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(), archive_entry_free);
+        image::ArchiveEntry e(archive_entry_new());
         archive_entry_set_pathname(e.get(), name.c_str());
         archive_entry_set_filetype(e.get(), type);
         archive_entry_set_perm(e.get(), chmod && type != AE_IFLNK ? *chmod : perm & 07777);
@@ -231,7 +232,7 @@ struct TarOut {
     }
     // ADD of a local tar: its entries under `dir`.
     Status extract(int fd, const std::string& dir, const std::string& what) {
-        std::unique_ptr<archive, int (*)(archive*)> in(archive_read_new(), archive_read_free);
+        image::ArchiveReader in(archive_read_new());
         archive_read_support_filter_all(in.get());
         archive_read_support_format_tar(in.get());
         archive_read_support_format_gnutar(in.get());
@@ -436,7 +437,7 @@ Status apply_copy(const CopyPlan& plan, const CopyRequest& r, const SourceRoot& 
     const std::string tdest = dest == "/" ? "" : dest.substr(1);  // (tar names: relative to "/")
     auto into = HAKO_TRY(TarIntoRoot::start(rootfs));
     int fd = into.fd();
-    std::unique_ptr<archive, int (*)(archive*)> a(archive_write_new(), archive_write_free);
+    image::ArchiveWriter a(archive_write_new());
     archive_write_set_format_pax_restricted(a.get());
     archive_write_set_bytes_in_last_block(a.get(), 1);
     if (archive_write_open(a.get(), &fd, nullptr, to_fd, nullptr) != ARCHIVE_OK)

@@ -304,7 +304,6 @@ Status pick(Status writer, Status reader) {
 
 // --- tar streams ------------------------------------------------------------
 
-
 struct Sink {
     int fd;
     int err = 0;
@@ -329,7 +328,6 @@ la_ssize_t sink_write(archive*, void* ud, const void* buf, size_t n) {
     }
     return static_cast<la_ssize_t>(n);
 }
-
 
 struct Packer {
     archive* out;

@@ -150,10 +150,7 @@ Result<Networks::Lock> Networks::lock() const {
     std::string dir = runroot_ + "/net";
     HAKO_TRY(sys::mkdir_all(dir, 0700));
     Lock l;
-    l.fd.reset(::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!l.fd) return sys_error("open `" + dir + "/lock`");
-    while (::flock(l.fd.get(), LOCK_EX) < 0)
-        if (errno != EINTR) return sys_error("lock `" + dir + "/lock`");
+    l.fd = HAKO_TRY(sys::lock_file(dir + "/lock", LOCK_EX));
     return l;
 }
 

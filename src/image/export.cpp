@@ -77,7 +77,6 @@ la_ssize_t on_write(archive*, void* ud, const void* buf, size_t n) {
     return s->feed(buf, n, false) ? static_cast<la_ssize_t>(n) : -1;
 }
 
-
 struct Walker {
     archive* out;
     archive* disk;

@@ -205,22 +205,12 @@ Store::Store(std::string root) : root_(std::move(root)) {}
 
 Result<Store::Lease> Store::lease(bool exclusive) const {
     std::lock_guard lock(lock_mu_);
-    auto take = [this](int op) -> Status {
-        while (flock(lock_fd_.get(), op) < 0)
-            if (errno != EINTR) return sys_error("lock `" + root_ + "/store.lock`");
-        return {};
-    };
+    const std::string path = root_ + "/store.lock";
     if (!lock_fd_) {
         HAKO_TRY(sys::mkdir_all(root_, 0700));
-        std::string path = root_ + "/store.lock";
-        lock_fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        if (!lock_fd_) return sys_error("open `" + path + "`");
-        if (auto st = take(exclusive ? LOCK_EX : LOCK_SH); !st) {
-            lock_fd_.reset();
-            return std::unexpected(std::move(st).error());
-        }
+        lock_fd_ = HAKO_TRY(sys::lock_file(path, exclusive ? LOCK_EX : LOCK_SH));
     } else if (exclusive && exclusive_ == 0) {
-        HAKO_TRY(take(LOCK_EX));  // (held shared: converted)
+        HAKO_TRY(sys::flock_wait(lock_fd_.get(), LOCK_EX, path));  // (held shared: converted)
     }
     ++(exclusive ? exclusive_ : shared_);
     return Lease(this, exclusive);
@@ -361,10 +351,7 @@ Status Store::save(Image& img, bool keep_names) {
     // (one saver at a time moves names: two tagging at once both see the
     // name free otherwise)
     HAKO_TRY(sys::mkdir_all(root_ + "/images", 0700));
-    UniqueFd names_lock(::open((root_ + "/images/.names.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!names_lock) return sys_error("open `" + root_ + "/images/.names.lock`");
-    while (flock(names_lock.get(), LOCK_EX) < 0)
-        if (errno != EINTR) return sys_error("lock `" + root_ + "/images/.names.lock`");
+    auto names_lock = HAKO_TRY(sys::lock_file(root_ + "/images/.names.lock", LOCK_EX));
     std::vector<Image> all;
     if (!img.names.empty()) {
         all = HAKO_TRY(list());
@@ -533,12 +520,7 @@ Result<UniqueFd> Store::temp_file() const {
 
 Result<UniqueFd> Store::lock_layer(const std::string& diff) const {
     HAKO_TRY(sys::mkdir_all(root_ + "/layers/.locks", 0700));
-    std::string path = root_ + "/layers/.locks/" + diff;
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd) return sys_error("open `" + path + "`");
-    while (flock(fd.get(), LOCK_EX) < 0)
-        if (errno != EINTR) return sys_error("lock `" + path + "`");
-    return fd;
+    return sys::lock_file(root_ + "/layers/.locks/" + diff, LOCK_EX);
 }
 
 uint64_t Store::known_layer_size(const std::string& diff) const {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -136,6 +137,19 @@ Status write_file_atomic(int dirfd, const std::string& path, std::string_view co
         return sys_error("rename `" + tmp + "` to `" + path + "`", e);
     }
     return {};
+}
+
+Status flock_wait(int fd, int op, const std::string& path) {
+    while (::flock(fd, op) < 0)
+        if (errno != EINTR) return sys_error("lock `" + path + "`");
+    return {};
+}
+
+Result<UniqueFd> lock_file(const std::string& path, int op) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return sys_error("open `" + path + "`");
+    HAKO_TRY(flock_wait(fd.get(), op, path));
+    return fd;
 }
 
 Result<std::string> read_file(const std::string& path, int dirfd) {

@@ -45,6 +45,11 @@ Status write_all(int fd, const void* p, size_t n);
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
 // Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).
 Result<std::string> read_file(const std::string& path, int dirfd = AT_FDCWD);
+// flock(fd, op), again after EINTR; errors name `path`.
+Status flock_wait(int fd, int op, const std::string& path);
+// `path` opened (made 0600 when missing) and flock()ed with op (LOCK_EX,
+// LOCK_SH): held while the fd lives.
+Result<UniqueFd> lock_file(const std::string& path, int op);
 // The rest of an open file (`what` names it in errors).
 Result<std::string> read_fd(int fd, const std::string& what);
 // stat(2) succeeds (follows symlinks).
