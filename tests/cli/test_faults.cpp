@@ -68,8 +68,12 @@ TEST_F(Faults, RunKilledAtEachStepLeavesNothingAfterRmOrGc) {
         std::vector<std::string> ids;
         for (const auto& e : entries(containers)) ids.push_back(e.starts_with(".new-") ? e.substr(5) : e);
         // (what the kill left is there to clean: the test would see it)
-        if (i >= 2) EXPECT_FALSE(mounts_under(store.path()).empty()) << "no overlay mounted before the kill?";
-        if (i >= 3) EXPECT_NE(network_leftovers(0ms), "") << "no network set up before the kill?";
+        if (i >= 2) {
+            EXPECT_FALSE(mounts_under(store.path()).empty()) << "no overlay mounted before the kill?";
+        }
+        if (i >= 3) {
+            EXPECT_NE(network_leftovers(0ms), "") << "no network set up before the kill?";
+        }
         if (step == "run:dir") {
             // Never recorded: not listed, and the listing collects it.
             auto ps = (*this)({"ps", "-a", "--format", "{{.Names}}"});
