@@ -129,14 +129,22 @@ bool overlay_mounted(const std::string& path) {
 }  // namespace
 
 Status Engine::save(const Record& r) const {
-    json j{{"id", r.id},           {"name", r.name}, {"image", r.image}, {"imageId", r.image_id},
-           {"command", r.command}, {"created", r.created}, {"rm", r.rm}, {"detached", r.detached},
-           {"options", options_to_json(r.options)}, {"restartCount", r.restart_count},
-           {"restarting", r.restarting}, {"stopRequested", r.stop_requested}, {"oomKilled", r.oom_killed},
-           {"stopSignal", r.stop_signal}, {"monitor", {r.monitor.pid, r.monitor.start}}};
-    json mounts = json::array();
-    for (const auto& m : r.mounts) mounts.push_back(mount_json(m));
-    j["mounts"] = mounts;
+    // (what is false, zero or empty left out: load() defaults it)
+    json j{{"id", r.id},           {"name", r.name},       {"image", r.image},
+           {"imageId", r.image_id}, {"command", r.command}, {"created", r.created},
+           {"options", options_to_json(r.options)}};
+    if (r.monitor.pid) j["monitor"] = {r.monitor.pid, r.monitor.start};
+    if (r.rm) j["rm"] = true;
+    if (r.detached) j["detached"] = true;
+    if (r.restart_count) j["restartCount"] = r.restart_count;
+    if (r.restarting) j["restarting"] = true;
+    if (r.stop_requested) j["stopRequested"] = true;
+    if (r.oom_killed) j["oomKilled"] = true;
+    if (!r.stop_signal.empty()) j["stopSignal"] = r.stop_signal;
+    if (!r.mounts.empty()) {
+        json& mounts = j["mounts"] = json::array();
+        for (const auto& m : r.mounts) mounts.push_back(mount_json(m));
+    }
     if (r.health) {
         image::Config c;
         c.healthcheck = r.health;

@@ -27,16 +27,21 @@ using json = nlohmann::json;
 #define HAKO_NET_FIELDS(X) \
     X(networks) X(ip) X(ip6) X(mac) X(aliases) X(add_hosts) X(dns) X(dns_search) X(dns_options) X(publish) X(publish_all)
 
+// Only what differs from the defaults is written (options_from_json starts
+// from them): a record a third of the size, read by every `hako ps`.
 json options_to_json(const RunOptions& o) {
-    json j;
-#define TO(f) j[#f] = o.f;
+    static const RunOptions defaults;
+    json j = json::object();
+#define TO(f) \
+    if (o.f != defaults.f) j[#f] = o.f;
     HAKO_RUN_FIELDS(TO)
 #undef TO
-    json n;
-#define TO(f) n[#f] = o.net.f;
+    json n = json::object();
+#define TO(f) \
+    if (o.net.f != defaults.net.f) n[#f] = o.net.f;
     HAKO_NET_FIELDS(TO)
 #undef TO
-    j["net"] = n;
+    if (!n.empty()) j["net"] = n;
     if (o.entrypoint) j["entrypoint"] = *o.entrypoint;
     if (o.oom_score_adj) j["oom_score_adj"] = *o.oom_score_adj;
     return j;

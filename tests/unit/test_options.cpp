@@ -134,6 +134,37 @@ TEST(Options, SurviveTheRecord) {
     EXPECT_FALSE(options_from_json(j).tty);
 }
 
+// A record keeps only what differs from the defaults (hako ps reads 1,000
+// of them), and reads back the same options - a record written whole (by
+// an older hako) too.
+TEST(Options, RecordKeepsOnlyWhatDiffersFromTheDefaults) {
+    RunOptions o;
+    o.image = "busybox";
+    EXPECT_EQ(options_to_json(o), (nlohmann::json{{"image", "busybox"}}));
+    o.sig_proxy = false;    // (defaults that are not zero or empty)
+    o.stop_timeout = 0;
+    o.pull = "never";
+    o.net.networks = {"none"};
+    auto j = options_to_json(o);
+    EXPECT_EQ(j.size(), 5u) << j.dump();
+    auto back = options_from_json(j);
+    EXPECT_FALSE(back.sig_proxy);
+    EXPECT_EQ(back.stop_timeout, 0);
+    EXPECT_EQ(back.pull, "never");
+    EXPECT_EQ(back.restart, "no");
+    EXPECT_EQ(back.net.networks, o.net.networks);
+    EXPECT_TRUE(options_from_json(nlohmann::json{{"image", "busybox"}}).sig_proxy);
+    // written whole, every field there
+    auto whole = nlohmann::json::parse(R"({"image":"busybox","sig_proxy":false,"stop_timeout":0,"pull":"never",
+        "restart":"no","tty":false,"cpus":0.0,"env":[],"net":{"networks":["none"],"publish":[],"publish_all":false}})");
+    auto old = options_from_json(whole);
+    EXPECT_FALSE(old.sig_proxy);
+    EXPECT_EQ(old.stop_timeout, 0);
+    EXPECT_EQ(old.pull, "never");
+    EXPECT_EQ(old.net.networks, o.net.networks);
+    EXPECT_EQ(options_to_json(old), j);
+}
+
 TEST(Attach, DetachKeys) {
     EXPECT_EQ(*parse_detach_keys("ctrl-p,ctrl-q"), "\x10\x11");
     EXPECT_EQ(*parse_detach_keys("ctrl-@,a,ctrl-["), std::string("\0a\x1b", 3));
