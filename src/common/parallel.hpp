@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <system_error>
 #include <thread>
@@ -10,10 +11,12 @@
 
 namespace hako {
 
-// fn(i) for every i in [0, n): split over up to 4 threads (one per CPU, this
-// one included) once n reaches `at_least`, else all here. A thread that
-// cannot be made (a pids limit) leaves its share to this one. fn must not
-// throw, and must only touch what iteration i owns.
+// fn(i) for every i in [0, n): on up to 4 threads (one per CPU, this one
+// included) once n reaches `at_least`, else all here. The threads take the
+// next 8 indices as they go, so one slowed down (a cold cache, a preempted
+// CPU) does not hold the rest up. A thread that cannot be made (a pids
+// limit) leaves it to the others. fn must not throw, and must only touch
+// what iteration i owns.
 template <class F>
 void parallel_for(std::size_t n, F&& fn, std::size_t at_least = 64) {
     unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
@@ -21,23 +24,21 @@ void parallel_for(std::size_t n, F&& fn, std::size_t at_least = 64) {
         for (std::size_t i = 0; i < n; ++i) fn(i);
         return;
     }
-    std::size_t chunk = (n + threads - 1) / threads;
+    constexpr std::size_t kGrain = 8;
+    std::atomic<std::size_t> next{0};
+    auto work = [&fn, &next, n] {
+        for (std::size_t from; (from = next.fetch_add(kGrain, std::memory_order_relaxed)) < n;)
+            for (std::size_t i = from, to = std::min(n, from + kGrain); i < to; ++i) fn(i);
+    };
     std::vector<std::thread> pool;
-    std::vector<std::pair<std::size_t, std::size_t>> left;  // shares no thread took: run here
     for (unsigned t = 1; t < threads; ++t) {
-        std::size_t from = t * chunk, to = std::min(n, from + chunk);
-        if (from >= to) break;
         try {
-            pool.emplace_back([&fn, from, to] {
-                for (std::size_t i = from; i < to; ++i) fn(i);
-            });
+            pool.emplace_back(work);
         } catch (const std::system_error&) {
-            left.emplace_back(from, to);
+            break;
         }
     }
-    for (std::size_t i = 0; i < std::min(n, chunk); ++i) fn(i);
-    for (auto [from, to] : left)
-        for (std::size_t i = from; i < to; ++i) fn(i);
+    work();
     for (auto& t : pool) t.join();
 }
 

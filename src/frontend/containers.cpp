@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -157,8 +158,9 @@ Status Engine::save(const Record& r) const {
     return sys::write_file_atomic(AT_FDCWD, dir(r.id) + "/container.json", j.dump());
 }
 
-Result<Record> Engine::load(const std::string& id) const {
-    auto text = HAKO_TRY(sys::read_file(dir(id) + "/container.json"));
+Result<Record> Engine::load(const std::string& id, int containers_fd) const {
+    auto text = HAKO_TRY(containers_fd >= 0 ? sys::read_file(id + "/container.json", containers_fd)
+                                            : sys::read_file(dir(id) + "/container.json"));
     auto j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return error("container `" + id + "`: corrupt record");
     Record r;
@@ -203,9 +205,9 @@ Status Engine::update(const std::string& id, const std::function<void(Record&)>&
     return save(r);
 }
 
-ContainerView Engine::view(Record r) const {
+ContainerView Engine::view(Record r, const runtime::StateStore& store) const {
     ContainerView v;
-    auto st = runtime::state(runtime_store(), r.id);
+    auto st = runtime::state(store, r.id);
     if (st && st->status != runtime::ContainerStatus::Stopped) {
         v.status = runtime::status_name(st->status);
         v.pid = st->state.pid;
@@ -224,36 +226,45 @@ ContainerView Engine::view(Record r) const {
     return v;
 }
 
-Result<std::vector<ContainerView>> Engine::list(bool all) const {
-    std::vector<ContainerView> out;
+Result<ContainerList> Engine::list(bool all) const { return scan(all, true); }
+
+ContainerList Engine::scan(bool all, bool states) const {
     DIR* d = opendir((root_ + "/containers").c_str());
-    if (!d) return out;
+    if (!d) return ContainerList();
+    std::unique_ptr<DIR, int (*)(DIR*)> closing(d, closedir);
     std::vector<std::string> ids;
     while (dirent* e = readdir(d))
         if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
         else if (std::string_view(e->d_name).starts_with(".new-")) collect_unrecorded(e->d_name);
-    closedir(d);
     // Each record read and its state looked at: a few small files apiece,
-    // on a few threads when there are many (hako ps of 1,000 containers).
-    std::vector<std::optional<ContainerView>> views(ids.size());
+    // opened relative to the two directories, on a few threads when there
+    // are many (hako ps of 1,000 containers). Each view is made where it is
+    // read (a thread's own memory, faulted in there), and only pointers are
+    // sorted (ContainerList).
+    const auto store = runtime_store().pinned();
+    std::vector<std::unique_ptr<ContainerView>> views(ids.size());
     std::vector<char> missing(ids.size(), 0);
     parallel_for(ids.size(), [&](size_t i) {
         try {
-            auto r = load(ids[i]);
-            if (r) views[i] = view(std::move(*r));
-            else missing[i] = r.error().err == ENOENT;
+            auto r = load(ids[i], dirfd(d));
+            if (!r) {
+                missing[i] = r.error().err == ENOENT;
+                return;
+            }
+            auto v = std::make_unique<ContainerView>();
+            if (states) *v = view(std::move(*r), store);
+            else v->record = std::move(*r);
+            if (all || v->active() || v->status == "restarting") views[i] = std::move(v);
         } catch (const std::exception& e) {  // (a file of its own that is not what we wrote)
             log::warn("container `{}`: {}", ids[i].substr(0, 12), e.what());
         }
     });
-    for (size_t i = 0; i < ids.size(); ++i) {
+    for (size_t i = 0; i < ids.size(); ++i)
         if (missing[i]) collect_unrecorded(ids[i]);
-        if (!views[i]) continue;
-        auto& v = *views[i];
-        if (all || v.active() || v.status == "restarting") out.push_back(std::move(v));
-    }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.record.created > b.record.created; });
-    return out;
+    std::erase(views, nullptr);
+    std::sort(views.begin(), views.end(),
+              [](const auto& a, const auto& b) { return a->record.created > b->record.created; });
+    return ContainerList(std::move(views));
 }
 
 // A container directory without a record: its creator was killed before
@@ -284,17 +295,18 @@ Result<ContainerView> Engine::find(const std::string& ref) const {
     // A full id (what run/start pass on): its record alone, not every record.
     if (ref.size() == 64 && ref.find_first_not_of("0123456789abcdef") == std::string::npos)
         if (auto r = load(ref)) return view(std::move(*r));
-    auto all = HAKO_TRY(list(true));
-    const ContainerView* match = nullptr;
+    // (the records alone, matched; then the state of the one it is)
+    const auto all = scan(true, false);
+    const Record* match = nullptr;
     std::string name = !ref.empty() && ref[0] == '/' ? ref.substr(1) : ref;  // docker's "/name"
     for (const auto& v : all)
-        if (v.record.name == name || v.record.id == ref) return v;
+        if (v.record.name == name || v.record.id == ref) return view(v.record);
     for (const auto& v : all)
         if (ref.size() >= 3 && v.record.id.rfind(ref, 0) == 0) {
             if (match) return error("container id prefix `" + ref + "` is ambiguous");
-            match = &v;
+            match = &v.record;
         }
-    if (match) return *match;
+    if (match) return view(*match);
     return error("no such container `" + ref + "`");
 }
 
@@ -317,8 +329,8 @@ Status Engine::check_name(const std::string& name) const {
     if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos ||
         !isalnum(static_cast<unsigned char>(name[0])))
         return error("--name `" + name + "`: invalid container name (it must match [a-zA-Z0-9][a-zA-Z0-9_.-]*)");
-    auto all = HAKO_TRY(list(true));  // (names only: "c45" may be an id's prefix too)
-    for (const auto& v : all)
+    // (names only, from the records: "c45" may be an id's prefix too)
+    for (const auto& v : scan(true, false))
         if (v.record.name == name) return error("the name `" + name + "` is in use by container " + v.record.id.substr(0, 12));
     return {};
 }

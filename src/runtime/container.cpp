@@ -437,8 +437,9 @@ Status remove(const StateStore& store, const std::string& id, bool force) {
     return {};
 }
 
-Result<std::vector<StateView>> list(const StateStore& store) {
-    auto ids = HAKO_TRY(store.ids());
+Result<std::vector<StateView>> list(const StateStore& all) {
+    auto ids = HAKO_TRY(all.ids());
+    const StateStore store = all.pinned();
     // (a few small files apiece: on a few threads when there are many)
     std::vector<std::optional<StateView>> views(ids.size());
     parallel_for(ids.size(), [&](size_t i) {

@@ -166,10 +166,18 @@ Result<ContainerDir> StateStore::create(const std::string& id) const {
     return ContainerDir(path, std::move(fd), std::move(*lock));
 }
 
+StateStore StateStore::pinned() const {
+    StateStore s(root_);
+    UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd) s.root_fd_ = std::make_shared<const UniqueFd>(std::move(fd));
+    return s;
+}
+
 Result<ContainerDir> StateStore::open(const std::string& id, bool locked) const {
     HAKO_TRY(validate_id(id));
     std::string path = root_ + "/" + id;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd fd(root_fd_ ? ::openat(root_fd_->get(), id.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+                         : ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) {
         if (errno == ENOENT) return std::unexpected(Error{kNoSuchContainer, "container `" + id + "` does not exist"});
         return sys_error("open `" + path + "`");
@@ -204,7 +212,7 @@ Result<std::vector<std::string>> StateStore::ids() const {
 
 uint64_t process_start_time(pid_t pid, bool* zombie) {
     if (pid <= 0) return 0;
-    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto text = sys::read_kernel_file("/proc/" + std::to_string(pid) + "/stat");
     if (!text) return 0;
     // pid (comm) state ppid ... : comm may hold spaces and parens, so start after the last ')'.
     size_t rp = text->rfind(')');

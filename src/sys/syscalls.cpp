@@ -158,6 +158,20 @@ Result<std::string> read_file(const std::string& path, int dirfd) {
     return read_fd(fd.get(), path);
 }
 
+Result<std::string> read_kernel_file(const std::string& path, int dirfd) {
+    UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return sys_error("open `" + path + "`");
+    char buf[4096];
+    ssize_t n;
+    do n = ::read(fd.get(), buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return sys_error("read `" + path + "`");
+    std::string out(buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buf) return out;
+    out += HAKO_TRY(read_fd(fd.get(), path));  // (a longer one: the rest)
+    return out;
+}
+
 Result<std::string> read_fd(int fd, const std::string& what) {
     std::string out;
     char buf[4096];

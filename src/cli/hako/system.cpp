@@ -451,7 +451,7 @@ void add_system_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                     if (refs->empty()) {
                         auto l = g.engine().list(false);
                         if (!l) return hako_fail(l.error());
-                        views = *l;
+                        views.assign(l->begin(), l->end());
                     } else {
                         for (const auto& r : *refs) {
                             auto v = g.engine().find(r);
