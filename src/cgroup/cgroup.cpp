@@ -69,9 +69,9 @@ void inherit_cpuset(const std::string& mount, const std::string& dir) {
         std::string parent = cur;
         cur.append("/").append(comp);  // (not "/" + ...: a false g++ 12 -Wrestrict)
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-            auto mine = sys::read_kernel_file(cur + "/" + f);
+            auto mine = sys::read_file(cur + "/" + f);
             if (!mine || !(mine->empty() || *mine == "\n")) continue;
-            if (auto v = sys::read_kernel_file(parent + "/" + f)) (void)sys::write_file(cur + "/" + f, *v);
+            if (auto v = sys::read_file(parent + "/" + f)) (void)sys::write_file(cur + "/" + f, *v);
         }
     }
 }
@@ -81,7 +81,7 @@ void inherit_cpuset(const std::string& mount, const std::string& dir) {
 Status make_v2_path(const std::string& mount, const std::string& rel) {
     std::string cur = mount;
     for (auto comp : split(rel, '/')) {
-        if (auto avail = sys::read_kernel_file(cur + "/cgroup.controllers")) {
+        if (auto avail = sys::read_file(cur + "/cgroup.controllers")) {
             std::string ctl, names = trimmed(*avail);  // (split's views point into it)
             for (auto c : split(names, ' ')) ctl += (ctl.empty() ? "+" : " +") + std::string(c);
             // Fails (EBUSY) in a cgroup with processes other than the root:
@@ -99,7 +99,7 @@ bool in_unified(const std::string& d) { return d.rfind(std::string(kUnified) + "
 
 // Every pid in `dir`'s cgroup.procs and in its descendants'.
 void collect_pids(const std::string& dir, std::vector<pid_t>& out) {
-    if (auto procs = sys::read_kernel_file(dir + "/cgroup.procs")) {
+    if (auto procs = sys::read_file(dir + "/cgroup.procs")) {
         for (auto p : split(*procs, '\n')) {
             pid_t pid = 0;
             if (std::from_chars(p.data(), p.data() + p.size(), pid).ec == std::errc{} && pid > 0)
@@ -135,7 +135,7 @@ Status remove_tree(const std::string& dir) {
 // Read `file` until it says `want` (the freezer settles asynchronously).
 Status wait_for_state(const std::string& file, const std::string& want, const std::string& what) {
     for (int i = 0; i < 2000; ++i) {
-        auto s = sys::read_kernel_file(file);
+        auto s = sys::read_file(file);
         if (!s) return std::unexpected(std::move(s).error());
         if (s->find(want) != std::string::npos) return {};
         usleep(i < 100 ? 100 : 2000);
@@ -164,7 +164,7 @@ bool is_pure_v2() {
 }
 
 Result<std::vector<Membership>> self_memberships() {
-    auto text = HAKO_TRY(sys::read_kernel_file("/proc/self/cgroup"));
+    auto text = HAKO_TRY(sys::read_file("/proc/self/cgroup"));
     std::vector<Membership> out;
     for (auto line : split(text, '\n')) {
         size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1);
@@ -180,7 +180,7 @@ std::string Cgroup::dir_for(const std::string& ctrl) const {
         // What the unified directory offers, read when first asked for (a
         // status check of a v1 controller never needs it).
         unified_read_ = true;
-        if (auto ctrls = sys::read_kernel_file(unified_ + "/cgroup.controllers")) {
+        if (auto ctrls = sys::read_file(unified_ + "/cgroup.controllers")) {
             std::string names = trimmed(*ctrls);  // (split's views point into it)
             for (auto c : split(names, ' ')) by_ctrl_.emplace(std::string(c), unified_);  // v1 first
         }
@@ -368,7 +368,7 @@ Status Cgroup::destroy() const {
 uint64_t Cgroup::oom_kills() const {
     std::string d = dir_for("memory");
     if (d.empty()) return 0;
-    auto text = sys::read_kernel_file(d + (v2_ ? "/memory.events" : "/memory.oom_control"));
+    auto text = sys::read_file(d + (v2_ ? "/memory.events" : "/memory.oom_control"));
     return text ? keyed_value(*text, "oom_kill") : 0;
 }
 

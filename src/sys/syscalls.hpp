@@ -45,9 +45,11 @@ Status write_all(int fd, const void* p, size_t n);
 Status write_file_atomic(int dirfd, const std::string& path, std::string_view content);
 // Read a whole file; `path` relative to dirfd (AT_FDCWD: the cwd).
 Result<std::string> read_file(const std::string& path, int dirfd = AT_FDCWD);
-// A proc, sys or cgroup file, read whole: these hand over all they have (up
+// A proc, sys or cgroup file the kernel shows in one piece (/proc/PID/stat,
+// freezer.state, cgroup.events), read whole: it hands over all it has (up
 // to the buffer) in one read, so a short read is the end - one read(2), not
-// two, for /proc/PID/stat or freezer.state (a listing reads a thousand).
+// two (a listing reads a thousand). Not for a list of records (cgroup.procs,
+// mountinfo): those come a page at a time, each read short of a full page.
 Result<std::string> read_kernel_file(const std::string& path, int dirfd = AT_FDCWD);
 // flock(fd, op), again after EINTR; errors name `path`.
 Status flock_wait(int fd, int op, const std::string& path);
