@@ -324,15 +324,18 @@ Status Engine::mount_rootfs(const std::string& id, const image::Image& img) cons
                       "mount the container's overlay root on `" + d + "/rootfs`");
 }
 
-Status Engine::check_name(const std::string& name) const {
-    if (name.empty()) return {};
+Result<UniqueFd> Engine::check_name(const std::string& name) const {
+    if (name.empty()) return UniqueFd();
     if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos ||
         !isalnum(static_cast<unsigned char>(name[0])))
         return error("--name `" + name + "`: invalid container name (it must match [a-zA-Z0-9][a-zA-Z0-9_.-]*)");
+    // Held until the record with the name is saved: two `run --name web`
+    // at once make one container, and the other is told the name is taken.
+    auto naming = HAKO_TRY(sys::lock_file(root_ + "/names.lock", LOCK_EX));
     // (names only, from the records: "c45" may be an id's prefix too)
     for (const auto& v : scan(true, false))
         if (v.record.name == name) return error("the name `" + name + "` is in use by container " + v.record.id.substr(0, 12));
-    return {};
+    return naming;
 }
 
 Result<std::string> Engine::create(const RunOptions& o) {
@@ -358,7 +361,7 @@ Result<std::string> Engine::create(const RunOptions& o) {
     // rmi sees the container then)
     auto held = HAKO_TRY(images_.share());
     auto img = HAKO_TRY(image_for(o));
-    HAKO_TRY(check_name(o.name));
+    auto naming = HAKO_TRY(check_name(o.name));  // (held until the record is saved)
     Record rec;
     rec.id = random_id();
     rec.name = o.name.empty() ? random_name(rec.id) : o.name;
@@ -415,6 +418,7 @@ Result<std::string> Engine::create(const RunOptions& o) {
     // removes with its anonymous volumes. Then the volumes: named ones made
     // when missing (as docker), anonymous ones new.
     HAKO_TRY(save(rec));
+    naming = UniqueFd();
     fault_point("run:saved");
     for (const auto& m : rec.mounts) {
         if (m.type != "volume") continue;

@@ -286,7 +286,9 @@ private:
         bool tty = false;
     };
     Result<Prepared> prepare(const std::string& id);
-    Status check_name(const std::string& name) const;
+    // A name's syntax, and that no container has it: the names lock returned
+    // (not taken for "", a name made from the id) is held until it is saved.
+    Result<UniqueFd> check_name(const std::string& name) const;
     std::string root_, runroot_;
     image::Store images_;
     mutable Networks nets_;

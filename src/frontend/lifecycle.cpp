@@ -124,12 +124,13 @@ Status Engine::restart(const std::string& ref, int timeout_s) {
 Status Engine::rename(const std::string& ref, const std::string& name) {
     auto v = HAKO_TRY(find(ref));
     if (v.record.name == name) return error("rename: the container is already called `" + name + "`");
-    HAKO_TRY(check_name(name));
-    event("container", "rename", v.record.id, {{"name", name}, {"oldName", v.record.name}});
-    return update(v.record.id, [&name](Record& r) {
+    auto naming = HAKO_TRY(check_name(name));  // (held until it is renamed)
+    HAKO_TRY(update(v.record.id, [&name](Record& r) {
         r.name = name;
         r.options.name = name;
-    });
+    }));
+    event("container", "rename", v.record.id, {{"name", name}, {"oldName", v.record.name}});
+    return {};
 }
 
 Status Engine::remove(const std::string& ref, bool force, bool volumes) {

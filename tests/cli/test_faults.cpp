@@ -237,5 +237,30 @@ TEST_F(Faults, RmiWaitsForAnImportOfTheSameLayer) {
     EXPECT_EQ(r.exit_code, 0) << r;
 }
 
+// Two runs of one name at once: the first, stopped after it checked the
+// name and made its directory but before its record says so (run:dir),
+// holds the names lock; the second waits for it, then is told the name is
+// taken. (Without the lock both made a container `same`.)
+TEST_F(Faults, ARunOfANameHoldsItUntilItsRecordIsSaved) {
+    auto run = [&](const char* fault) {
+        return Child({"env", std::string("HAKO_FAULT=") + fault, hako_binary(), "--root", store.path(), "run", "-d",
+                      "--network", "none", "--name", "same", "busybox", "sleep", "60"},
+                     with_timeout(60s));
+    };
+    Child first = run("run:dir:stop");
+    ASSERT_TRUE(wait_until([&] { return contains(read_file("/proc/" + std::to_string(first.pid()) + "/stat"), ") T "); }, 20s))
+        << "the run never reached run:dir";
+    Child second = run("");
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(second.running()) << "the second run did not wait for the first: " << second.wait();
+    kill(first.pid(), SIGCONT);
+    auto r1 = first.wait(), r2 = second.wait();
+    EXPECT_EQ(r1.exit_code, 0) << r1;
+    EXPECT_EQ(r2.exit_code, 125) << r2;
+    EXPECT_TRUE(contains(r2.err, "the name `same` is in use by container")) << r2;
+    EXPECT_EQ(trim((*this)({"ps", "-a", "--format", "{{.Names}}"}).out), "same");
+    EXPECT_EQ((*this)({"rm", "-f", "same"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace hako::test
