@@ -679,6 +679,11 @@ std::string align_columns(std::string_view text) {
 
 Result<std::string> render_list(std::string_view format, const std::vector<nlohmann::json>& rows,
                                 const nlohmann::json& headers) {
+    return render_list(format, rows.size(), [&rows](std::size_t i) { return rows[i]; }, headers);
+}
+
+Result<std::string> render_list(std::string_view format, std::size_t n, const RowSource& row,
+                                const nlohmann::json& headers) {
     auto lf = HAKO_TRY(parse_list_format(format));
     try {
         std::string out;
@@ -686,8 +691,8 @@ Result<std::string> render_list(std::string_view format, const std::vector<nlohm
             out += HAKO_TRY(lf.header->render_header(headers));
             out += '\n';
         }
-        for (const auto& row : rows) {
-            out += HAKO_TRY(lf.row.render(row));
+        for (std::size_t i = 0; i < n; ++i) {
+            out += HAKO_TRY(lf.row.render(row(i)));
             out += '\n';
             if (out.size() > detail::kMaxOutput)
                 return error("template: the output is too large (the limit is " +

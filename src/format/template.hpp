@@ -1,6 +1,7 @@
 // Docker's Go text/template subset (`ps --format`, `inspect -f`), rendered over JSON.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,11 @@ std::string align_columns(std::string_view text);
 // a table has the header line (the template over `headers`) first, and the
 // whole aligned by align_columns.
 Result<std::string> render_list(std::string_view format, const std::vector<nlohmann::json>& rows,
+                                const nlohmann::json& headers);
+// The same over `n` rows made one at a time by row(i), each dropped once
+// rendered (ps of 1,000 containers: no thousand JSON rows held at once).
+using RowSource = std::function<nlohmann::json(std::size_t)>;
+Result<std::string> render_list(std::string_view format, std::size_t n, const RowSource& row,
                                 const nlohmann::json& headers);
 
 // `inspect -f`: the template over `data`, then "\n"; "json" is data as one

@@ -50,6 +50,9 @@ nlohmann::json network_settings(frontend::Engine& e, const std::string& id);
 // (`table ...` too) over `rows`; `headers` maps fields to column titles.
 int print_rows(const std::string& format, const std::vector<nlohmann::json>& rows, const nlohmann::json& headers,
                const std::string& default_format);
+// The same over `n` rows made one at a time (format::render_list).
+int print_rows(const std::string& format, std::size_t n, const std::function<nlohmann::json(std::size_t)>& row,
+               const nlohmann::json& headers, const std::string& default_format);
 // inspect: a JSON array, or each item through the template (-f).
 int print_inspect(const std::string& format, const std::vector<nlohmann::json>& items);
 // --filter KEY=VALUE..., every key one of `known`.

@@ -299,7 +299,6 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 int n = *latest ? 1 : *last;
                 auto list = g.engine().list(*all || n >= 0 || f->contains("status") || f->contains("exited"));
                 if (!list) return hako_fail(list.error());
-                std::vector<json> rows;
                 std::vector<const frontend::ContainerView*> shown;
                 ImageMemo images(g.engine());
                 for (const auto& v : *list) {
@@ -313,12 +312,13 @@ void add_container_commands(CLI::App& app, HakoGlobals& g, HakoAction& action) {
                 }
                 std::map<std::string, frontend::ContainerNet> nets;
                 if (auto all_nets = g.engine().networks().containers()) nets = std::move(*all_nets);
-                for (const auto* v : shown)
-                    rows.push_back(*format == "json" ? container_inspect(g.engine(), *v)
-                                                     : ps_row(*v, !*no_trunc, *size, nets, images, g.engine()));
+                auto row = [&](size_t i) {  // (made as printed: 1,000 rows are not held at once)
+                    return *format == "json" ? container_inspect(g.engine(), *shown[i])
+                                             : ps_row(*shown[i], !*no_trunc, *size, nets, images, g.engine());
+                };
                 std::string def = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
                 if (*size) def += "\t{{.Size}}";
-                return print_rows(*format, rows, kPsHeaders, def);
+                return print_rows(*format, shown.size(), row, kPsHeaders, def);
             };
         });
     }

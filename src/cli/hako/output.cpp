@@ -14,14 +14,19 @@ using json = nlohmann::json;
 
 int print_rows(const std::string& format, const std::vector<json>& rows, const json& headers,
                const std::string& default_format) {
+    return print_rows(format, rows.size(), [&rows](size_t i) { return rows[i]; }, headers, default_format);
+}
+
+int print_rows(const std::string& format, size_t n, const std::function<json(size_t)>& row, const json& headers,
+               const std::string& default_format) {
     if (format == "json") {
         json arr = json::array();
-        for (const auto& r : rows) arr.push_back(r);
+        for (size_t i = 0; i < n; ++i) arr.push_back(row(i));
         std::string out = arr.dump(2) + "\n";
         (void)sys::write_all(1, out.data(), out.size());
         return 0;
     }
-    auto text = format::render_list(format.empty() ? default_format : format, rows, headers);
+    auto text = format::render_list(format.empty() ? default_format : format, n, row, headers);
     if (!text) return hako_fail(std::move(text).error().context("--format"));
     (void)sys::write_all(1, text->data(), text->size());
     return 0;
