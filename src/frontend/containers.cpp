@@ -159,8 +159,7 @@ Status Engine::save(const Record& r) const {
 }
 
 Result<Record> Engine::load(const std::string& id, int containers_fd) const {
-    auto text = HAKO_TRY(containers_fd >= 0 ? sys::read_file(id + "/container.json", containers_fd)
-                                            : sys::read_file(dir(id) + "/container.json"));
+    auto text = HAKO_TRY(sys::read_file((containers_fd == AT_FDCWD ? dir(id) : id) + "/container.json", containers_fd));
     auto j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return error("container `" + id + "`: corrupt record");
     Record r;
@@ -196,10 +195,7 @@ Result<Record> Engine::load(const std::string& id, int containers_fd) const {
 }
 
 Status Engine::update(const std::string& id, const std::function<void(Record&)>& change) const {
-    UniqueFd lock(::open((dir(id) + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!lock) return sys_error("lock container `" + id.substr(0, 12) + "`");
-    while (::flock(lock.get(), LOCK_EX) < 0)
-        if (errno != EINTR) return sys_error("lock container `" + id.substr(0, 12) + "`");
+    auto lock = HAKO_TRY_CTX(sys::lock_file(dir(id) + "/lock", LOCK_EX), "lock container `" + id.substr(0, 12) + "`");
     auto r = HAKO_TRY(load(id));
     change(r);
     return save(r);

@@ -20,6 +20,7 @@
 // (unless it has a restart policy or a healthcheck): hako itself waits.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -237,7 +238,7 @@ public:
     [[nodiscard]] std::string dir(const std::string& id) const { return root_ + "/containers/" + id; }
     Status save(const Record& r) const;
     // (containers_fd: <root>/containers opened, for a listing)
-    Result<Record> load(const std::string& id, int containers_fd = -1) const;
+    Result<Record> load(const std::string& id, int containers_fd = AT_FDCWD) const;
     // load, change, save under the record's lock.
     Status update(const std::string& id, const std::function<void(Record&)>& change) const;
     // The container's init exited with `code`: record it, unmount, clean
