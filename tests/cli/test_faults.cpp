@@ -20,6 +20,11 @@ namespace {
 
 using Faults = Hako;
 
+// A process run with HAKO_FAULT=STEP:stop reached STEP: it stopped itself.
+bool stops_within(pid_t pid, std::chrono::seconds limit) {
+    return wait_until([&] { return contains(read_file("/proc/" + std::to_string(pid) + "/stat"), ") T "); }, limit);
+}
+
 std::vector<std::string> entries(const std::string& dir) {
     std::vector<std::string> out;
     std::error_code ec;
@@ -222,7 +227,7 @@ TEST_F(Faults, RmiWaitsForAnImportOfTheSameLayer) {
     };
     Child imp({"env", "HAKO_FAULT=store:layer:stop", hako_binary(), "--root", store.path(), "import", tar, "b:1"},
               with_timeout(60s));
-    ASSERT_TRUE(wait_until([&] { return contains(read_file("/proc/" + std::to_string(imp.pid()) + "/stat"), ") T "); }, 20s))
+    ASSERT_TRUE(stops_within(imp.pid(), 20s))
         << "the import never reached store:layer";
     Child rmi(hako({"rmi", "a:1"}), with_timeout(60s));
     std::this_thread::sleep_for(1s);
@@ -242,15 +247,15 @@ TEST_F(Faults, RmiWaitsForAnImportOfTheSameLayer) {
 // holds the names lock; the second waits for it, then is told the name is
 // taken. (Without the lock both made a container `same`.)
 TEST_F(Faults, ARunOfANameHoldsItUntilItsRecordIsSaved) {
-    auto run = [&](const char* fault) {
+    auto start = [&](const char* fault) {
         return Child({"env", std::string("HAKO_FAULT=") + fault, hako_binary(), "--root", store.path(), "run", "-d",
                       "--network", "none", "--name", "same", "busybox", "sleep", "60"},
                      with_timeout(60s));
     };
-    Child first = run("run:dir:stop");
-    ASSERT_TRUE(wait_until([&] { return contains(read_file("/proc/" + std::to_string(first.pid()) + "/stat"), ") T "); }, 20s))
+    Child first = start("run:dir:stop");
+    ASSERT_TRUE(stops_within(first.pid(), 20s))
         << "the run never reached run:dir";
-    Child second = run("");
+    Child second = start("");
     std::this_thread::sleep_for(1s);
     EXPECT_TRUE(second.running()) << "the second run did not wait for the first: " << second.wait();
     kill(first.pid(), SIGCONT);
