@@ -209,10 +209,11 @@ ContainerView Engine::view(Record r, const runtime::StateStore& store) const {
         v.pid = st->state.pid;
     } else if (r.restarting) {
         v.status = "restarting";
-    } else if (st && !r.exit_code && r.monitor.alive()) {
-        // exited just now: running until its monitor has recorded how
+    } else if (!r.exit_code && r.monitor.alive()) {
+        // exited just now: running until its monitor has recorded how (it
+        // removes the runtime's state first, then writes the exit code)
         v.status = "running";
-        v.pid = st->state.pid;
+        if (st) v.pid = st->state.pid;
     } else {
         v.status = r.exit_code ? "exited" : st ? "exited" : "created";
     }

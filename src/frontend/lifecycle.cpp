@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/fault.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "frontend/engine.hpp"
@@ -71,6 +72,7 @@ Status Engine::finish(const std::string& id, int code) const {
     (void)runtime::remove(runtime_store(), id, true);
     umount2((dir(id) + "/rootfs").c_str(), MNT_DETACH);
     (void)::unlink((dir(id) + "/attach.sock").c_str());
+    fault_point("exit:unrecorded");
     return update(id, [code](Record& r) {
         r.exit_code = code;
         r.finished = now_rfc3339();

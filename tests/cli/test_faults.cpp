@@ -267,5 +267,26 @@ TEST_F(Faults, ARunOfANameHoldsItUntilItsRecordIsSaved) {
     EXPECT_EQ((*this)({"rm", "-f", "same"}).exit_code, 0);
 }
 
+// A container that ended by itself, its monitor stopped after it removed the
+// runtime's state and before it wrote down the exit (exit:unrecorded): it is
+// running yet to inspect, and `wait` waits for the exit code. (It had read
+// "created" there, and `wait` had returned 0 at once.)
+TEST_F(Faults, AnExitIsNotOverUntilItsMonitorHasRecordedIt) {
+    auto r = run_command({"env", "HAKO_FAULT=exit:unrecorded:stop", hako_binary(), "--root", store.path(), "run", "-d",
+                          "--network", "none", "--name", "x", "busybox", "sh", "-c", "exit 3"});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto rec = nlohmann::json::parse(read_file(store.path() + "/containers/" + trim(r.out) + "/container.json"));
+    pid_t monitor = rec.at("monitor").at(0).get<pid_t>();
+    ASSERT_TRUE(stops_within(monitor, 20s)) << "the monitor never reached exit:unrecorded";
+    EXPECT_EQ(trim((*this)({"inspect", "-f", "{{.State.Status}}", "x"}).out), "running");
+    Child waiter({hako_binary(), "--root", store.path(), "wait", "x"}, with_timeout(60s));
+    std::this_thread::sleep_for(500ms);
+    EXPECT_TRUE(waiter.running()) << "wait returned before the exit was recorded: " << waiter.wait();
+    kill(monitor, SIGCONT);
+    auto w = waiter.wait();
+    EXPECT_EQ(trim(w.out), "3") << w;
+    EXPECT_EQ(trim((*this)({"inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "x"}).out), "exited 3");
+}
+
 }  // namespace
 }  // namespace hako::test
