@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "process/exec_stub.hpp"
 #include "process/launcher.hpp"
 #include "process/sync.hpp"
 #include "process/terminal.hpp"
@@ -77,6 +78,7 @@ Status process_steps(const ExecConfig& cfg, int sync_fd) {
     std::string exe = HAKO_TRY(find_executable(p));
     std::vector<char*> argv = c_strings(p.args), envp = c_strings(env);
     if (seccomp_late) HAKO_TRY(security::load_seccomp(*cfg.seccomp));
+    exec_through_stub(cfg.exec_stub_fd, "-", exe.c_str(), argv, envp.data());  // (refused: directly)
     execve(exe.c_str(), argv.data(), envp.data());
     return sys_error("exec `" + exe + "` (process.args[0])");
 }

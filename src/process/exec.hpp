@@ -15,7 +15,9 @@
 //
 // The runtime is the process's subreaper (it waits for it in the
 // foreground). Both helpers are non-dumpable until execve, so nothing in
-// the container can open /proc/<pid>/exe (the runtime binary) or their fds.
+// the container can open /proc/<pid>/exe (the runtime binary) or their fds,
+// and the process execs through the exec stub (a script's `#!/proc/self/exe`
+// finds the stub, not the runtime binary).
 #pragma once
 
 #include <sys/types.h>
@@ -39,6 +41,11 @@ struct ExecConfig {
     int preserve_fds = 0;
     int console_fd = -1;  // process.terminal: where the pty master goes
     gid_t tty_gid = 0;    // the pty's group (pty_group)
+    // The exec stub (exec_stub.hpp): the process is exec'd through it, so
+    // that no process in the container runs the host's binary, even when
+    // the program is a script whose interpreter is /proc/self/exe
+    // (CVE-2019-5736). -1: execve directly.
+    int exec_stub_fd = -1;
     // SCMP_ACT_NOTIFY: the process's listener fd, for the agent.
     std::function<Status(pid_t pid, UniqueFd listener)> on_seccomp_listener;
 };

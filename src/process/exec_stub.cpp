@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -40,6 +41,14 @@ Result<UniqueFd> sealed_executable(const char* name, const unsigned char* data, 
     if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
         return sys_error(std::string("seal ") + name);
     return fd;
+}
+
+void exec_through_stub(int stub_fd, const char* mode, const char* path, const std::vector<char*>& argv, char* const* envp) {
+    if (stub_fd < 0) return;
+    std::vector<char*> sargv{const_cast<char*>("hako-exec"), const_cast<char*>(mode), const_cast<char*>(path)};
+    sargv.insert(sargv.end(), argv.begin(), argv.end());  // (argv ends in its null)
+    if (sargv.back() != nullptr) sargv.push_back(nullptr);
+    syscall(SYS_execveat, stub_fd, "", sargv.data(), envp, AT_EMPTY_PATH);
 }
 
 Result<UniqueFd> make_exec_stub() {

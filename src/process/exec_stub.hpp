@@ -1,7 +1,9 @@
-// The exec stub (stub/exec_stub.cpp) as a sealed memfd for init to exec into.
+// The exec stub (stub/exec_stub.cpp) as a sealed memfd that init, exec's
+// process and the hooks init runs exec through.
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "common/error.hpp"
 #include "sys/fd.hpp"
@@ -15,5 +17,11 @@ Result<UniqueFd> make_exec_stub();
 // A sealed, read-only, close-on-exec memfd holding the program `data`, to
 // execveat(AT_EMPTY_PATH): a stub that no file on the host backs.
 Result<UniqueFd> sealed_executable(const char* name, const unsigned char* data, std::size_t size);
+
+// execveat the stub `stub_fd` as `hako-exec MODE PATH ARGV...` (MODE: the
+// state directory's fd, to wait for start; "-", the process without a wait;
+// "-h", a hook): the stub then execs PATH. Returns only when that fails
+// (errno set; a seccomp filter may refuse execveat): exec PATH directly then.
+void exec_through_stub(int stub_fd, const char* mode, const char* path, const std::vector<char*>& argv, char* const* envp);
 
 }  // namespace hako::proc

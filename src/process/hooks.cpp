@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "process/exec_stub.hpp"
 #include "process/launcher.hpp"
 #include "sys/syscalls.hpp"
 
@@ -25,7 +26,8 @@ int64_t now_ms() {
 
 // stdin: the state (a pipe); stdout and stderr: a pipe we read up to 4 KiB
 // of for the error message.
-Status run_child(const oci::Hook& hook, const std::string& what, std::string_view state, const std::string& cwd) {
+Status run_child(const oci::Hook& hook, const std::string& what, std::string_view state, const std::string& cwd,
+                 int exec_stub) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) return sys_error(what + ": pipe");
     UniqueFd in_r(in[0]), in_w(in[1]);
@@ -51,6 +53,8 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
             (void)!write(2, msg.data(), msg.size());
             _exit(126);
         }
+        // (execveat refused, by a seccomp filter say: directly, as before)
+        exec_through_stub(exec_stub, "-h", hook.path.c_str(), argv, env);
         execve(hook.path.c_str(), argv.data(), env);
         std::string msg = "exec: " + Error{errno, ""}.what().substr(2);
         (void)!write(2, msg.data(), msg.size());
@@ -113,7 +117,7 @@ Status run_child(const oci::Hook& hook, const std::string& what, std::string_vie
 }  // namespace
 
 Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std::string_view state_json,
-                const std::string& cwd) {
+                const std::string& cwd, int exec_stub) {
     // A hook that exits without reading its stdin must not kill us with SIGPIPE.
     struct sigaction ign{}, old{};
     ign.sa_handler = SIG_IGN;
@@ -123,12 +127,12 @@ Status run_hook(const oci::Hook& hook, std::string_view kind, size_t index, std:
         ~Restore() { sigaction(SIGPIPE, old, nullptr); }
     } restore{&old};
     std::string what = "hooks." + std::string(kind) + "[" + std::to_string(index) + "] `" + hook.path + "`";
-    return run_child(hook, what, state_json, cwd);
+    return run_child(hook, what, state_json, cwd, exec_stub);
 }
 
 Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view kind, std::string_view state_json,
-                 const std::string& cwd) {
-    for (size_t i = 0; i < hooks.size(); ++i) HAKO_TRY(run_hook(hooks[i], kind, i, state_json, cwd));
+                 const std::string& cwd, int exec_stub) {
+    for (size_t i = 0; i < hooks.size(); ++i) HAKO_TRY(run_hook(hooks[i], kind, i, state_json, cwd, exec_stub));
     return {};
 }
 

@@ -8,7 +8,6 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <string>
@@ -16,6 +15,7 @@
 
 #include "fs/fs.hpp"
 #include "ns/namespaces.hpp"
+#include "process/exec_stub.hpp"
 #include "process/hooks.hpp"
 #include "process/launcher.hpp"
 #include "process/terminal.hpp"
@@ -129,7 +129,7 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
             hook_state = std::move(m.text);
             log::Step step("createContainer hooks");
             // (at the rootfs, as runc runs them: hooks that touch ./lib/… rely on it)
-            return run_hooks(spec.hooks->create_container, "createContainer", hook_state, cfg.rootfs);
+            return run_hooks(spec.hooks->create_container, "createContainer", hook_state, cfg.rootfs, cfg.exec_stub_fd);
         };
     HAKO_TRY(fs::enter_rootfs(rc));
     HAKO_TRY(join_cgroup());
@@ -176,16 +176,16 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     HAKO_TRY(send_msg(sync_fd, {MsgType::Ready}));
     close(sync_fd);
-    if (cfg.exec_stub_fd >= 0) {
+    const bool start_hooks = spec.hooks && !spec.hooks->start_container.empty();
+    if (cfg.exec_stub_fd >= 0 && !start_hooks) {
         // Become the exec stub, which waits for start and execs the process:
         // from here on no process of the container runs the host's
-        // hako-runtime binary (CVE-2019-5736).
+        // hako-runtime binary (CVE-2019-5736). (With startContainer hooks
+        // init waits for start itself, runs them, then execs through the
+        // stub all the same; init is not dumpable meanwhile.)
         if (seccomp_late) load_seccomp_or_die(*cfg.seccomp);
         int dirfd = fcntl(cfg.state_dir_fd, F_DUPFD, 3);  // without close-on-exec: the stub's
-        std::string dirfd_s = std::to_string(dirfd);
-        std::vector<char*> sargv{const_cast<char*>("hako-exec"), dirfd_s.data(), exe.data()};
-        sargv.insert(sargv.end(), argv.begin(), argv.end());
-        syscall(SYS_execveat, cfg.exec_stub_fd, "", sargv.data(), envp.data(), AT_EMPTY_PATH);
+        exec_through_stub(cfg.exec_stub_fd, std::to_string(dirfd).c_str(), exe.c_str(), argv, envp.data());
         close(dirfd);  // execveat refused (seccomp?): wait and exec here instead
     }
     {
@@ -194,15 +194,15 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
     }
     // startContainer hooks run under the filter, as in runc.
-    if (seccomp_late && cfg.exec_stub_fd < 0) load_seccomp_or_die(*cfg.seccomp);
-    if (spec.hooks && !spec.hooks->start_container.empty()) {
-        // (no exec stub then: create passes none)
-        auto st = run_hooks(spec.hooks->start_container, "startContainer", hook_state);
+    if (seccomp_late && (cfg.exec_stub_fd < 0 || start_hooks)) load_seccomp_or_die(*cfg.seccomp);
+    if (start_hooks) {
+        auto st = run_hooks(spec.hooks->start_container, "startContainer", hook_state, {}, cfg.exec_stub_fd);
         if (!st) {
             std::string msg = "hako-runtime: " + st.error().what() + "\n";
             (void)!write(2, msg.data(), msg.size());
             _exit(1);
         }
+        exec_through_stub(cfg.exec_stub_fd, "-", exe.c_str(), argv, envp.data());  // (refused: directly, below)
     }
     execve(exe.c_str(), argv.data(), envp.data());
     std::string msg = "hako-runtime: exec `" + exe + "` (process.args[0]): " +

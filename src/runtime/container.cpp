@@ -244,9 +244,7 @@ Result<ContainerState> create_container(const StateStore& store, const CreateOpt
     lc.cgroup = &cg;
     lc.console_fd = console.theirs.get();
     if (!opts.no_new_keyring) lc.session_keyring = "_ses." + opts.id;
-    // startContainer hooks run in init after start: no exec stub then.
-    UniqueFd stub;
-    if (!spec.hooks || spec.hooks->start_container.empty()) stub = HAKO_TRY(proc::make_exec_stub());
+    UniqueFd stub = HAKO_TRY(proc::make_exec_stub());
     lc.exec_stub_fd = stub.get();
 
     st.cgroup_dirs = cg.dirs();

@@ -8,6 +8,7 @@
 #include "cgroup/cgroup.hpp"
 #include "common/strings.hpp"
 #include "process/exec.hpp"
+#include "process/exec_stub.hpp"
 #include "process/terminal.hpp"
 #include "runtime/container.hpp"
 #include "sys/syscalls.hpp"
@@ -130,6 +131,8 @@ Result<int> exec(const StateStore& store, const ExecOptions& o) {
     cfg.preserve_fds = o.preserve_fds;
     cfg.console_fd = console.theirs.get();
     cfg.tty_gid = proc::pty_group(spec, process);
+    UniqueFd stub = HAKO_TRY(proc::make_exec_stub());
+    cfg.exec_stub_fd = stub.get();
     if (seccomp && seccomp->notify)
         cfg.on_seccomp_listener = [&](pid_t pid, UniqueFd listener) -> Status {
             return send_seccomp_listener(*spec.linux->seccomp, pid,

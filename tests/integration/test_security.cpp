@@ -202,6 +202,47 @@ TEST_F(Security, Cve2024_21626_CwdThroughProcSelfFdCannotEscape) {
     }
 }
 
+// CVE-2019-5736 by way of a script in the image: a program, or a
+// startContainer hook, whose interpreter line is `#!/proc/self/exe
+// --version` runs the host's hako-runtime in the container when the process
+// that execs it runs the runtime's binary. It must be the exec stub, from a
+// sealed memfd, every time (which refuses to be an interpreter): with
+// startContainer hooks too, which init runs itself after start (it had
+// exec'd them, and then the process, from the host's binary), and exec's
+// process (it had exec'd from the host's binary: the very attack on runc).
+TEST_F(Security, Cve2019_5736_NoScriptInTheImageRunsTheRuntimeBinary) {
+    struct Case {
+        const char* what;
+        bool hook, evil_hook;
+    };
+    for (const auto& c : {Case{"the process", false, false}, Case{"the process after a startContainer hook", true, false},
+                          Case{"a startContainer hook", true, true}}) {
+        Bundle b;
+        std::string rootfs = b.private_rootfs();
+        write_file(rootfs + "/evil.sh", "#!/proc/self/exe --version\n", 0755);
+        if (c.evil_hook) b.script("echo the-process-ran");
+        else b.args({"/evil.sh"});
+        if (c.hook) b.config()["hooks"]["startContainer"] = json::array({json{{"path", c.evil_hook ? "/evil.sh" : "/bin/true"}}});
+        auto r = rt.run(b, rt.new_id("cve5736-script"));
+        // (the stub as an interpreter: too few arguments; hako-runtime: "unknown command `/evil.sh`")
+        EXPECT_TRUE(contains(r.err, "exec `(missing arguments)`")) << c.what << " ran the host's runtime binary: " << r;
+        EXPECT_NE(r.exit_code, 0) << c.what << ": " << r;
+        EXPECT_FALSE(contains(r.out, "the-process-ran")) << c.what << ": " << r;
+        if (c.evil_hook) {
+            EXPECT_TRUE(contains(r.err, "hooks.startContainer[0] `/evil.sh`")) << r;
+        }
+    }
+    // exec: the original attack (runc exec of such a script)
+    Bundle b({"sleep", "60"});
+    write_file(b.private_rootfs() + "/evil.sh", "#!/proc/self/exe --version\n", 0755);
+    std::string id = rt.new_id("cve5736-exec");
+    ASSERT_EQ(rt.run(b, id, {"--detach"}).exit_code, 0);
+    auto e = rt({"exec", id, "/evil.sh"});
+    EXPECT_TRUE(contains(e.err, "exec `(missing arguments)`")) << "exec ran the host's runtime binary: " << e;
+    EXPECT_NE(e.exit_code, 0) << e;
+    EXPECT_EQ(rt.remove(id, true).exit_code, 0);
+}
+
 // ---------------------------------------------------------------------------
 // CVE-2019-5736 (runc < 1.0-rc6): the container's init is the runtime binary
 // until it execs the container's program, so /proc/<init>/exe was the host's
@@ -353,7 +394,9 @@ echo done >> $log
 // CVE-2016-9962: while `exec` joins the container, its processes must not be
 // open to the container (ptrace, /proc/<pid>/fd, /proc/<pid>/exe: the
 // runtime binary and the runtime's fds). A container process watches for
-// new processes during many execs and tries their fds and exe.
+// new processes during many execs and tries their fds and exe. (The exec
+// stub, which the process execs through, is open for a moment: a sealed
+// memfd, and only the process's own stdio.)
 TEST_F(Security, Cve2016_9962_ExecJoiningIsNotOpenToTheContainer) {
     HostSecret secret;
     ASSERT_GE(secret.fd, 0);
@@ -371,7 +414,7 @@ while [ ! -e /mnt/stop ]; do
     t=$(readlink $d/exe 2>/dev/null) || continue
     case "$t" in /bin/busybox|/bin/true) continue;; esac
     echo "saw ${d#/proc/} $t" >> /mnt/log
-    ls -l $d/fd/ >> /mnt/log 2>&1 && echo "fds-listed ${d#/proc/}" >> /mnt/log
+    fds=$(ls $d/fd/ 2>/dev/null) && echo "fds-listed ${d#/proc/} [$t]" $fds >> /mnt/log
     stat -L -c "exe-opened %d:%i" $d/exe >> /mnt/log 2>/dev/null
   done
 done
@@ -387,7 +430,15 @@ echo done >> /mnt/log
     write_file(shared + "/stop", "");
     EXPECT_TRUE(wait_until([&] { return contains(read_file(log), "done"); }, 20s));
     std::string l = read_file(log);
-    EXPECT_FALSE(contains(l, "fds-listed")) << l;
+    // Only the exec stub may be seen for a moment (exec'd, not yet
+    // non-dumpable: its first step), with nothing open but the process's own
+    // stdio. (The joiner and the process before it execs are never open.)
+    for (const auto& line : lines(l)) {
+        if (!line.starts_with("fds-listed ")) continue;
+        EXPECT_TRUE(contains(line, "[/memfd:hako-exec (deleted)]")) << line << "\n" << l;
+        auto w = words(line.substr(line.find(']') + 1));
+        for (const auto& fd : w) EXPECT_TRUE(fd == "0" || fd == "1" || fd == "2") << line << "\n" << l;
+    }
     EXPECT_FALSE(contains(l, "exe-opened " + bin_devino)) << l;
     EXPECT_FALSE(contains(l, secret.dir.path())) << l;
     RecordProperty("watcher_log", l);

@@ -5,6 +5,9 @@
 // on the exec fifo, then execs the container's process.
 //
 //   argv: hako-exec <state dir fd> <path> <argv0> <argv1> ...
+//   argv: hako-exec - <path> <argv0> ...    no wait: the process, after
+//         startContainer hooks (init waited for `start` itself then)
+//   argv: hako-exec -h <path> <argv0> ...   no wait: a hook that init runs
 //
 // Freestanding: no libc, raw syscalls, x86_64 only (elsewhere the runtime
 // waits and execs in init itself).
@@ -18,7 +21,7 @@ constexpr long kClose = 3, kExecve = 59, kExit = 60, kPrctl = 157, kOpenat = 257
 constexpr long kOWronly = 01, kOCloexec = 02000000;
 constexpr long kPrSetDumpable = 4;
 
-[[noreturn]] void die(const char* what, const char* path, long err) {
+[[noreturn]] void die(const char* what, const char* path, const char* field, long err) {
     char num[24];
     int i = 23;
     num[i] = 0;
@@ -31,7 +34,9 @@ constexpr long kPrSetDumpable = 4;
     put(what);
     put(" `");
     put(path);
-    put("` (process.args[0]): errno ");
+    put("`");
+    put(field);
+    put(": errno ");
     put(num + i);
     put("\n");
     sys(kExit, 127);
@@ -46,18 +51,21 @@ constexpr long kPrSetDumpable = 4;
     char** envp = argv + argc + 1;
     // Keep /proc/self/fd (the state directory fd) out of reach while we wait.
     sys(kPrctl, kPrSetDumpable, 0);
-    if (argc < 4) die("exec", "(missing arguments)", -22);
-    long dirfd = 0;
-    for (const char* p = argv[1]; *p; ++p) dirfd = dirfd * 10 + (*p - '0');
-    long fifo = sys(kOpenat, dirfd, reinterpret_cast<long>("exec.fifo"), kOWronly | kOCloexec);
-    if (fifo < 0) sys(kExit, 1);
-    if (sys(kWrite, fifo, reinterpret_cast<long>("0"), 1) != 1) sys(kExit, 1);
-    // The fifo stays open until execve closes it (close-on-exec): its EOF
-    // tells `start` that the process runs (poststart hooks wait for that).
-    sys(kClose, dirfd);
+    if (argc < 4) die("exec", "(missing arguments)", "", -22);
+    bool wait = argv[1][0] != '-', hook = !wait && argv[1][1] == 'h';
+    if (wait) {
+        long dirfd = 0;
+        for (const char* p = argv[1]; *p; ++p) dirfd = dirfd * 10 + (*p - '0');
+        long fifo = sys(kOpenat, dirfd, reinterpret_cast<long>("exec.fifo"), kOWronly | kOCloexec);
+        if (fifo < 0) sys(kExit, 1);
+        if (sys(kWrite, fifo, reinterpret_cast<long>("0"), 1) != 1) sys(kExit, 1);
+        // The fifo stays open until execve closes it (close-on-exec): its EOF
+        // tells `start` that the process runs (poststart hooks wait for that).
+        sys(kClose, dirfd);
+    }
     long r = sys(kExecve, reinterpret_cast<long>(argv[2]), reinterpret_cast<long>(argv + 3),
                  reinterpret_cast<long>(envp));
-    die("exec", argv[2], r);
+    die("exec", argv[2], hook ? "" : " (process.args[0])", r);
 }
 
 HAKO_STUB_ENTRY(hako_stub_main)
