@@ -184,9 +184,14 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         // init waits for start itself, runs them, then execs through the
         // stub all the same; init is not dumpable meanwhile.)
         if (seccomp_late) load_seccomp_or_die(*cfg.seccomp);
-        int dirfd = fcntl(cfg.state_dir_fd, F_DUPFD, 3);  // without close-on-exec: the stub's
-        exec_through_stub(cfg.exec_stub_fd, std::to_string(dirfd).c_str(), exe.c_str(), argv, envp.data());
-        close(dirfd);  // execveat refused (seccomp?): wait and exec here instead
+        // What the stub waits with, without close-on-exec: the fifo itself
+        // (O_PATH; the stub reopens it through /proc/self/fd), or where the
+        // container has no /proc, the state directory.
+        int fifo = access("/proc/self/fd", X_OK) == 0 ? openat(cfg.state_dir_fd, kExecFifo, O_PATH) : -1;
+        int fd = fifo >= 0 ? fifo : fcntl(cfg.state_dir_fd, F_DUPFD, 3);
+        std::string mode = (fifo >= 0 ? "f" : "") + std::to_string(fd);
+        exec_through_stub(cfg.exec_stub_fd, mode.c_str(), exe.c_str(), argv, envp.data());
+        close(fd);  // execveat refused (seccomp?): wait and exec here instead
     }
     {
         // Left open: execve closes it, and that EOF tells `start` we run.
