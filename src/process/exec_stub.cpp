@@ -46,8 +46,7 @@ Result<UniqueFd> sealed_executable(const char* name, const unsigned char* data, 
 void exec_through_stub(int stub_fd, const char* mode, const char* path, const std::vector<char*>& argv, char* const* envp) {
     if (stub_fd < 0) return;
     std::vector<char*> sargv{const_cast<char*>("hako-exec"), const_cast<char*>(mode), const_cast<char*>(path)};
-    sargv.insert(sargv.end(), argv.begin(), argv.end());  // (argv ends in its null)
-    if (sargv.back() != nullptr) sargv.push_back(nullptr);
+    sargv.insert(sargv.end(), argv.begin(), argv.end());  // (with its closing null)
     syscall(SYS_execveat, stub_fd, "", sargv.data(), envp, AT_EMPTY_PATH);
 }
 

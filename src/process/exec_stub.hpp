@@ -20,7 +20,8 @@ Result<UniqueFd> sealed_executable(const char* name, const unsigned char* data, 
 
 // execveat the stub `stub_fd` as `hako-exec MODE PATH ARGV...` (MODE: the
 // state directory's fd, to wait for start; "-", the process without a wait;
-// "-h", a hook): the stub then execs PATH. Returns only when that fails
+// "-h", a hook): the stub then execs PATH. `argv` as c_strings makes it
+// (ending in a null). Returns only when that fails
 // (errno set; a seccomp filter may refuse execveat): exec PATH directly then.
 void exec_through_stub(int stub_fd, const char* mode, const char* path, const std::vector<char*>& argv, char* const* envp);
 

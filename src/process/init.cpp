@@ -176,6 +176,9 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     HAKO_TRY(send_msg(sync_fd, {MsgType::Ready}));
     close(sync_fd);
+    // The filter, when it comes last: the wait for start (the stub's, or
+    // ours), the startContainer hooks (as in runc) and the exec run under it.
+    if (seccomp_late) load_seccomp_or_die(*cfg.seccomp);
     const bool start_hooks = spec.hooks && !spec.hooks->start_container.empty();
     if (cfg.exec_stub_fd >= 0 && !start_hooks) {
         // Become the exec stub, which waits for start and execs the process:
@@ -183,7 +186,6 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         // hako-runtime binary (CVE-2019-5736). (With startContainer hooks
         // init waits for start itself, runs them, then execs through the
         // stub all the same; init is not dumpable meanwhile.)
-        if (seccomp_late) load_seccomp_or_die(*cfg.seccomp);
         // What the stub waits with, without close-on-exec: the fifo itself
         // (O_PATH; the stub reopens it through /proc/self/fd), or where the
         // container has no /proc, the state directory.
@@ -198,8 +200,6 @@ Status init_steps(const LaunchConfig& cfg, const ns::Plan& plan, int sync_fd) {
         int fifo = openat(cfg.state_dir_fd, kExecFifo, O_WRONLY | O_CLOEXEC);
         if (fifo < 0 || write(fifo, "0", 1) != 1) _exit(1);
     }
-    // startContainer hooks run under the filter, as in runc.
-    if (seccomp_late && (cfg.exec_stub_fd < 0 || start_hooks)) load_seccomp_or_die(*cfg.seccomp);
     if (start_hooks) {
         auto st = run_hooks(spec.hooks->start_container, "startContainer", hook_state, {}, cfg.exec_stub_fd);
         if (!st) {

@@ -54,7 +54,7 @@ constexpr long kPrSetDumpable = 4;
     long argc = sp[0];
     char** argv = reinterpret_cast<char**>(sp + 1);
     char** envp = argv + argc + 1;
-    // Keep /proc/self/fd (the state directory fd) out of reach while we wait.
+    // Keep /proc/self/fd (the fd we wait with) out of reach while we wait.
     sys(kPrctl, kPrSetDumpable, 0);
     if (argc < 4) die("exec", "(missing arguments)", "", -22);
     bool wait = argv[1][0] != '-', hook = !wait && argv[1][1] == 'h';
